@@ -1,0 +1,73 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Ergon",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ergon", targets: ["ergon"]),
+        .library(name: "ErgonCore", targets: ["ErgonCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // Domain types, the task state machine, the Backend/TaskQueue/LogStore protocols,
+        // the pure Reconciler, the Scheduler service, config and workflow loading.
+        .target(
+            name: "ErgonCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // Docker Engine API client over the unix socket and the DockerBackend.
+        .target(
+            name: "ErgonDocker",
+            dependencies: [
+                "ErgonCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The embedded task queue (SQLite through GRDB).
+        .target(
+            name: "ErgonSQLite",
+            dependencies: [
+                "ErgonCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // The command line: every subcommand, kept in a library so tests can drive it.
+        .target(
+            name: "ErgonCLI",
+            dependencies: [
+                "ErgonCore", "ErgonDocker", "ErgonSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(name: "ergon", dependencies: ["ErgonCLI"]),
+        // Helpers shared by the test suites: temporary directories, the Docker engine trait,
+        // running the built `ergon` binary.
+        .target(
+            name: "ErgonTestSupport",
+            dependencies: ["ErgonCore"],
+            path: "Tests/ErgonTestSupport"
+        ),
+        .testTarget(name: "ErgonCoreTests", dependencies: ["ErgonCore", "ErgonTestSupport"]),
+        .testTarget(name: "ErgonSQLiteTests", dependencies: ["ErgonSQLite", "ErgonCore", "ErgonTestSupport"]),
+        .testTarget(name: "ErgonDockerTests", dependencies: ["ErgonDocker", "ErgonCore", "ErgonTestSupport"]),
+        .testTarget(name: "ErgonCLITests", dependencies: ["ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import ArgumentParser
+public struct ErgonCommand: ParsableCommand { public init() {} }

@@ -1,0 +1,117 @@
+import Foundation
+
+/// The agent's configuration, as loaded and validated from one YAML file.
+public struct ErgonConfig: Equatable, Sendable {
+    /// Which backend runs tasks.
+    public enum Mode: String, Equatable, Sendable, CaseIterable {
+        case docker
+        case vast
+    }
+
+    /// Where the task queue lives.
+    public enum QueueLocation: Equatable, Sendable, CustomStringConvertible {
+        /// An embedded SQLite file.
+        case sqlite(path: String)
+        public var description: String {
+            switch self {
+            case .sqlite(let path): return "sqlite:\(path)"
+            }
+        }
+    }
+
+    /// Where logs are stored.
+    public enum LogStoreLocation: Equatable, Sendable, CustomStringConvertible {
+        /// A local directory.
+        case file(directory: String)
+        public var description: String {
+            switch self {
+            case .file(let directory): return "file://\(directory)"
+            }
+        }
+    }
+
+    /// The scheduler loop's settings.
+    public struct Scheduler: Equatable, Sendable {
+        /// Tasks this agent runs at once.
+        public var maxParallelTasks: Int = 4
+        /// The fallback tick interval; wake-ups make most ticks happen sooner.
+        public var pollInterval: Duration = .seconds(5)
+        /// The run deadline of a task that sets no `timeout`.
+        public var defaultTimeout: Duration = .seconds(24 * 3600)
+        /// How long an instance may stay provisioning (docker: created, not started).
+        public var provisioningTimeout: Duration = .seconds(30 * 60)
+        /// How long an ordered instance may stay invisible in the listing.
+        public var orderingGrace: Duration = .seconds(120)
+        /// Attempts a task may use for system errors when it sets no `max_attempts`.
+        public var defaultMaxAttempts: Int = 3
+        public init() {}
+    }
+
+    /// Credentials for pulling from one registry.
+    public struct RegistryAuth: Equatable, Sendable {
+        /// The registry host (`ghcr.io`, `registry.example.org:5000`); `docker.io` for Docker Hub.
+        public var host: String
+        public var username: String
+        public var password: String
+        public init(host: String, username: String, password: String) {
+            self.host = host
+            self.username = username
+            self.password = password
+        }
+    }
+
+    /// Which GPUs docker mode may hand to tasks.
+    public enum GPUSelection: Equatable, Sendable {
+        /// No GPU: GPU tasks are never claimed by this agent.
+        case none
+        /// Every GPU `nvidia-smi` reports at start.
+        case all
+        /// These device ids (indexes or UUIDs).
+        case devices([String])
+    }
+
+    /// Docker mode's settings.
+    public struct Docker: Equatable, Sendable {
+        /// Path of the engine's unix socket.
+        public var socket: String = "/var/run/docker.sock"
+        public var gpus: GPUSelection = .none
+        /// Extra binds for every task, in Docker's `HOST:CONTAINER[:ro|rw]` form.
+        public var volumes: [String] = []
+        public var registries: [RegistryAuth] = []
+        /// `NetworkMode` of task containers (`host`, `none`, or `default` for the engine's).
+        public var network: String = "default"
+        public init() {}
+    }
+
+    /// The file the configuration came from (for messages), or `<defaults>`.
+    public var source: String
+    public var agentID: String
+    public var mode: Mode
+    public var dataDir: String
+    public var queue: QueueLocation
+    public var logStore: LogStoreLocation
+    public var scheduler: Scheduler
+    public var docker: Docker
+
+    public init(
+        source: String = "<defaults>", agentID: String, mode: Mode = .docker, dataDir: String,
+        queue: QueueLocation? = nil, logStore: LogStoreLocation? = nil, scheduler: Scheduler = .init(),
+        docker: Docker = .init()
+    ) {
+        self.source = source
+        self.agentID = agentID
+        self.mode = mode
+        self.dataDir = dataDir
+        self.queue = queue ?? .sqlite(path: dataDir + "/queue.sqlite")
+        self.logStore = logStore ?? .file(directory: dataDir + "/logs")
+        self.scheduler = scheduler
+        self.docker = docker
+    }
+
+    /// The directory holding per-attempt log spools.
+    public var spoolDirectory: String { dataDir + "/spool" }
+    /// The directory holding each task's `/data` tree (docker mode).
+    public var workDirectory: String { dataDir + "/work" }
+    /// The file a submit or cancel touches to wake a running agent.
+    public var wakeupFile: String { dataDir + "/wakeup" }
+}

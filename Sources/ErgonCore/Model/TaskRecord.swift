@@ -1,0 +1,164 @@
+import Foundation
+
+/// A task as the queue holds it: its spec, state and bookkeeping.
+public struct TaskRecord: Codable, Equatable, Sendable, Identifiable {
+    public var id: UUID
+    public var workflowID: UUID
+    /// Submission order across the queue; breaks priority ties.
+    public var seq: Int64
+    public var spec: TaskSpec
+    /// Ids of the parent tasks (resolved from `spec.parents`).
+    public var parentIDs: [UUID]
+    public var state: TaskState
+    /// The number of the latest attempt; 0 before the first claim.
+    public var attempt: Int
+    /// Attempts numbered above this belong to the current attempt budget (raised by a manual retry).
+    public var attemptBase: Int
+    /// Attempts a system error may use before the task is `error`.
+    public var maxAttempts: Int
+    /// The agent holding the task while it is `running` or `stopping`.
+    public var agentID: String?
+    /// The exit code of the last attempt that exited.
+    public var exitCode: Int?
+    /// Why the task is in its state (for `error`, `stopped`, `cancelled`, a waiting task).
+    public var reason: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: UUID, workflowID: UUID, seq: Int64, spec: TaskSpec, parentIDs: [UUID], state: TaskState,
+        attempt: Int = 0, attemptBase: Int = 0, maxAttempts: Int, agentID: String? = nil, exitCode: Int? = nil,
+        reason: String? = nil, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.workflowID = workflowID
+        self.seq = seq
+        self.spec = spec
+        self.parentIDs = parentIDs
+        self.state = state
+        self.attempt = attempt
+        self.attemptBase = attemptBase
+        self.maxAttempts = maxAttempts
+        self.agentID = agentID
+        self.exitCode = exitCode
+        self.reason = reason
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// True when the current attempt budget has room for another attempt.
+    public var hasAttemptsLeft: Bool { attempt - attemptBase < maxAttempts }
+}
+
+/// Where an attempt is in its life; see SCHEDULER.md.
+public enum AttemptPhase: String, Codable, Sendable, CaseIterable {
+    /// The create was sent; the instance id may not be known yet.
+    case ordering
+    /// The instance exists but the task's command has not started.
+    case provisioning
+    /// The task's command runs.
+    case running
+    /// The outcome is decided: final logs read, destroy sent, waiting for the instance to be gone.
+    case finishing
+    /// The instance is confirmed gone and the outcome recorded.
+    case done
+}
+
+/// How an attempt ended, as decided by the reconciler.
+public enum AttemptOutcome: Codable, Equatable, Sendable {
+    /// The command exited; 0 completes the task, anything else fails it.
+    case exited(code: Int)
+    /// A system failure; the task is retried while attempts are left.
+    case systemError(reason: String)
+    /// The run deadline passed; the task is `error` without retry.
+    case timedOut(reason: String)
+    /// A user stopped the task.
+    case stopped
+
+    /// The task state this outcome leads to when no retry happens.
+    public var finalState: TaskState {
+        switch self {
+        case .exited(let code): return code == 0 ? .completed : .failed
+        case .systemError, .timedOut: return .error
+        case .stopped: return .stopped
+        }
+    }
+
+    /// A short human description.
+    public var summary: String {
+        switch self {
+        case .exited(let code): return "exited with code \(code)"
+        case .systemError(let reason): return reason
+        case .timedOut(let reason): return reason
+        case .stopped: return "stopped by a user"
+        }
+    }
+}
+
+/// One try at running a task on a backend instance.
+public struct AttemptRecord: Codable, Equatable, Sendable {
+    public var taskID: UUID
+    /// 1-based attempt number.
+    public var number: Int
+    public var agentID: String
+    public var phase: AttemptPhase
+    /// The backend's id for the instance (container id, Vast instance id), once known.
+    public var instanceID: String?
+    /// The GPU device given to this attempt (docker mode).
+    public var gpu: String?
+    /// The outcome, once decided (set when entering `finishing`).
+    public var outcome: AttemptOutcome?
+    public var claimedAt: Date
+    /// When the command started running.
+    public var startedAt: Date?
+    public var endedAt: Date?
+    /// The backend's opaque position in the instance's log.
+    public var logCursor: String?
+    /// Bytes written to the local spool.
+    public var logSpooled: Int64
+    /// Bytes copied from the spool to the log store.
+    public var logShipped: Int64
+    /// Consecutive ticks the listing did not show the instance.
+    public var absentTicks: Int
+
+    public init(
+        taskID: UUID, number: Int, agentID: String, phase: AttemptPhase = .ordering, instanceID: String? = nil,
+        gpu: String? = nil, outcome: AttemptOutcome? = nil, claimedAt: Date, startedAt: Date? = nil,
+        endedAt: Date? = nil, logCursor: String? = nil, logSpooled: Int64 = 0, logShipped: Int64 = 0,
+        absentTicks: Int = 0
+    ) {
+        self.taskID = taskID
+        self.number = number
+        self.agentID = agentID
+        self.phase = phase
+        self.instanceID = instanceID
+        self.gpu = gpu
+        self.outcome = outcome
+        self.claimedAt = claimedAt
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.logCursor = logCursor
+        self.logSpooled = logSpooled
+        self.logShipped = logShipped
+        self.absentTicks = absentTicks
+    }
+}
+
+/// A workflow as the queue holds it.
+public struct WorkflowRecord: Codable, Equatable, Sendable, Identifiable {
+    public var id: UUID
+    public var name: String
+    public var createdAt: Date
+    /// Named volumes the workflow's tasks share (created on first use, removed at the end).
+    public var volumes: [String]
+    /// True once the backend removed the workflow's resources after it ended.
+    public var cleanedUp: Bool
+
+    public init(id: UUID, name: String, createdAt: Date, volumes: [String] = [], cleanedUp: Bool = false) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+        self.volumes = volumes
+        self.cleanedUp = cleanedUp
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// The dispatcher protocol: the four things a backend does. Nothing else knows which backend runs.
+public protocol Backend: Sendable {
+    /// A short name for logs and listings (`docker`, `vast`).
+    var name: String { get }
+
+    /// Checks the backend is reachable and usable; throws a message an operator can act on.
+    func prepare() async throws
+
+    /// Everything this agent owns in the backend, in one call. Throws when the listing failed:
+    /// a failure is never an empty list.
+    func list() async throws -> [BackendInstance]
+
+    /// Starts one attempt. Calls `record` with the instance id as soon as the backend gives one,
+    /// before anything else happens, and returns that id once the command is started.
+    func launch(_ request: LaunchRequest, record: @Sendable (String) async throws -> Void) async throws -> String
+
+    /// New output bytes since `cursor` (nil: from the start).
+    func readLogs(instanceID: String, cursor: String?) async throws -> LogRead
+
+    /// Destroys an instance and returns once it is confirmed gone. Already gone is success.
+    func destroy(instanceID: String) async throws
+
+    /// Signals that something changed in the backend (an instance exited), so the scheduler
+    /// ticks at once instead of waiting out the poll interval. Ends when the task is cancelled.
+    func changes() -> AsyncStream<Void>
+
+    /// Removes what a finished workflow left in the backend (its shared volumes).
+    func cleanUp(workflow: WorkflowRecord) async throws
+}
+
+extension Backend {
+    public func cleanUp(workflow: WorkflowRecord) async throws {}
+}
+
+/// An error a backend reports with a message meant for the operator.
+public struct BackendError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What kind of failure it is, so the scheduler can decide without reading text.
+    public enum Kind: String, Sendable {
+        /// The backend cannot be reached (socket, network).
+        case unreachable
+        /// The image cannot be had.
+        case imageUnavailable
+        /// The instance could not be created or started.
+        case launchFailed
+        /// The backend answered something it should not have.
+        case malformed
+        /// Anything else the backend refused.
+        case refused
+    }
+    public var kind: Kind
+    public var message: String
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+    public var description: String { message }
+}

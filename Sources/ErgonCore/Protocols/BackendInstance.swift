@@ -1,0 +1,86 @@
+import Foundation
+
+/// What a backend reports about one instance it holds for this agent.
+public struct BackendInstance: Equatable, Sendable {
+    /// The state of an instance, mapped from the backend's own words.
+    public enum Status: Equatable, Sendable {
+        /// Created but the task's command has not started (pulling, loading, created).
+        case provisioning
+        /// The task's command runs.
+        case running
+        /// The command exited with a code.
+        case exited(code: Int)
+        /// The instance could not start the command (for example `OCI runtime create failed`).
+        case failedStart(message: String)
+        /// Stopped without the agent asking; `exitMarker` is the code read from the wrapper's
+        /// final log line when there is one (vast mode), nil otherwise.
+        case stopped
+        /// The host or instance is lost (offline, unknown, interrupted, dead).
+        case lost(reason: String)
+    }
+
+    /// The backend's id for the instance.
+    public var id: String
+    /// The owner it carries; nil when the label is ours in prefix but unreadable.
+    public var label: InstanceLabel?
+    public var status: Status
+    /// A human word for the backend's state (`running`, `exited`, `loading`), for listings.
+    public var stateText: String
+    public var createdAt: Date?
+    /// Price per hour in dollars, when the backend has one.
+    public var pricePerHour: Double?
+    /// The image the instance runs.
+    public var image: String?
+
+    public init(
+        id: String, label: InstanceLabel?, status: Status, stateText: String, createdAt: Date? = nil,
+        pricePerHour: Double? = nil, image: String? = nil
+    ) {
+        self.id = id
+        self.label = label
+        self.status = status
+        self.stateText = stateText
+        self.createdAt = createdAt
+        self.pricePerHour = pricePerHour
+        self.image = image
+    }
+}
+
+/// New bytes of an instance's output and the cursor to continue from.
+public struct LogRead: Equatable, Sendable {
+    public var bytes: [UInt8]
+    /// The backend's opaque position after these bytes; stored with the attempt.
+    public var cursor: String?
+    public init(bytes: [UInt8], cursor: String?) {
+        self.bytes = bytes
+        self.cursor = cursor
+    }
+}
+
+/// Everything a backend needs to start one attempt of a task.
+public struct LaunchRequest: Sendable {
+    public var task: TaskRecord
+    public var attempt: Int
+    public var label: InstanceLabel
+    /// The GPU device given to this attempt, when the task needs one.
+    public var gpu: String?
+    /// The full environment of the container (the task's env plus WORKER_CONTRACT.md's).
+    public var environment: [String: String]
+    /// The host directory mounted at `/data` (docker mode).
+    public var dataDirectory: String
+    /// The workflow the task belongs to (for its shared volumes).
+    public var workflow: WorkflowRecord
+
+    public init(
+        task: TaskRecord, attempt: Int, label: InstanceLabel, gpu: String?, environment: [String: String],
+        dataDirectory: String, workflow: WorkflowRecord
+    ) {
+        self.task = task
+        self.attempt = attempt
+        self.label = label
+        self.gpu = gpu
+        self.environment = environment
+        self.dataDirectory = dataDirectory
+        self.workflow = workflow
+    }
+}

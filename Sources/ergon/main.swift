@@ -1,0 +1,2 @@
+import ErgonCLI
+ErgonCommand.main()
