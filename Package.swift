@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Ergon",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ergon", targets: ["ergon"]),
         .library(name: "ErgonCore", targets: ["ErgonCore"]),

@@ -72,6 +72,8 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
     case systemError(reason: String)
     /// The run deadline passed; the task is `error` without retry.
     case timedOut(reason: String)
+    /// A failure another attempt cannot fix (an image that cannot be had); `error` without retry.
+    case unrecoverable(reason: String)
     /// A user stopped the task.
     case stopped
 
@@ -79,7 +81,7 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
     public var finalState: TaskState {
         switch self {
         case .exited(let code): return code == 0 ? .completed : .failed
-        case .systemError, .timedOut: return .error
+        case .systemError, .timedOut, .unrecoverable: return .error
         case .stopped: return .stopped
         }
     }
@@ -90,6 +92,7 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
         case .exited(let code): return "exited with code \(code)"
         case .systemError(let reason): return reason
         case .timedOut(let reason): return reason
+        case .unrecoverable(let reason): return reason
         case .stopped: return "stopped by a user"
         }
     }

@@ -69,7 +69,7 @@ public enum WorkflowRules {
                 return (.pending, "attempt \(task.attempt) failed: \(reason); retrying")
             }
             return (.error, "attempt \(task.attempt) of \(task.attempt - task.attemptBase) failed: \(reason)")
-        case .timedOut(let reason):
+        case .timedOut(let reason), .unrecoverable(let reason):
             return (.error, reason)
         case .stopped:
             return (.stopped, "stopped by a user")

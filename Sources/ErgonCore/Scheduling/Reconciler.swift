@@ -1,0 +1,136 @@
+import Foundation
+
+/// The scheduler's brain: a pure function from one tick's snapshot to the actions to perform.
+/// No IO, no clock, no randomness: SCHEDULER.md's decision table, row by row.
+public enum Reconciler {
+    /// The actions for one tick.
+    public static func decide(_ snapshot: ReconcilerSnapshot, now: Date, policy: ReconcilerPolicy) -> [SchedulerAction] {
+        // A failed listing says nothing about what runs: do nothing at all this tick.
+        guard let listing = snapshot.listing else { return [] }
+
+        var actions: [SchedulerAction] = []
+        var claimed: Set<String> = []  // instance ids some held attempt accounts for
+        for held in snapshot.held {
+            let instance = Self.instance(of: held.attempt, in: listing)
+            if let instance { claimed.insert(instance.id) }
+            if let id = held.attempt.instanceID { claimed.insert(id) }
+            guard !snapshot.busy.contains(held.task.id) else { continue }
+            actions += decide(held, instance: instance, now: now, policy: policy)
+        }
+        actions += orphans(in: listing, held: snapshot.held, claimed: claimed, busy: snapshot.busy)
+        actions += claims(snapshot, policy: policy)
+        for workflow in snapshot.workflowsToCleanUp where !snapshot.busy.contains(workflow.id) {
+            actions.append(.cleanUp(workflowID: workflow.id))
+        }
+        return actions
+    }
+
+    /// The instance an attempt owns: by recorded id, else by its label.
+    static func instance(of attempt: AttemptRecord, in listing: [BackendInstance]) -> BackendInstance? {
+        if let id = attempt.instanceID {
+            return listing.first { $0.id == id }
+        }
+        return listing.first { $0.label?.taskID == attempt.taskID && $0.label?.attempt == attempt.number }
+    }
+
+    /// The rows for one held task.
+    static func decide(
+        _ held: HeldTask, instance: BackendInstance?, now: Date, policy: ReconcilerPolicy
+    ) -> [SchedulerAction] {
+        let task = held.task
+        let attempt = held.attempt
+        let finish = { (outcome: AttemptOutcome) -> [SchedulerAction] in
+            [.finish(taskID: task.id, attempt: attempt.number, instanceID: instance?.id, outcome: outcome)]
+        }
+
+        // A user asked to stop: destroy whatever is there, then `stopped`.
+        if task.state == .stopping { return finish(.stopped) }
+
+        // The outcome is decided; destroy again (idempotent) or record it once gone.
+        if attempt.phase == .finishing || attempt.phase == .done, let outcome = attempt.outcome {
+            return finish(outcome)
+        }
+
+        guard let instance else {
+            switch attempt.phase {
+            case .ordering:
+                // Never re-send a create: wait for the instance to show up, up to the grace period.
+                if now.timeIntervalSince(attempt.claimedAt) < policy.orderingGrace { return [] }
+                return finish(.systemError(reason: "no instance appeared within \(Self.format(policy.orderingGrace)) of ordering"))
+            default:
+                // One missing listing can be a backend hiccup; two in a row is a vanished instance.
+                if attempt.absentTicks >= 1 { return finish(.systemError(reason: "the instance vanished")) }
+                return [.noteAbsent(taskID: task.id, attempt: attempt.number)]
+            }
+        }
+
+        switch instance.status {
+        case .provisioning:
+            if now.timeIntervalSince(attempt.claimedAt) > policy.provisioningTimeout {
+                return finish(.systemError(reason: "still provisioning after \(Self.format(policy.provisioningTimeout))"))
+            }
+            guard attempt.instanceID != instance.id || attempt.phase != .provisioning || attempt.absentTicks > 0 else {
+                return []
+            }
+            return [.track(taskID: task.id, attempt: attempt.number, instanceID: instance.id, phase: .provisioning, readLogs: false)]
+        case .running:
+            let started = attempt.startedAt ?? attempt.claimedAt
+            let timeout = policy.timeout(of: task)
+            if now.timeIntervalSince(started) > timeout {
+                return finish(.timedOut(reason: "timed out after \(Self.format(timeout))"))
+            }
+            return [.track(taskID: task.id, attempt: attempt.number, instanceID: instance.id, phase: .running, readLogs: true)]
+        case .exited(let code):
+            return finish(.exited(code: code))
+        case .failedStart(let message):
+            return finish(.systemError(reason: "the instance failed to start: \(message)"))
+        case .stopped:
+            return finish(.systemError(reason: "the instance stopped without the agent asking"))
+        case .lost(let reason):
+            return finish(.systemError(reason: "the instance was lost: \(reason)"))
+        }
+    }
+
+    /// Instances with our label that no live attempt claims.
+    static func orphans(
+        in listing: [BackendInstance], held: [HeldTask], claimed: Set<String>, busy: Set<UUID>
+    ) -> [SchedulerAction] {
+        listing.compactMap { instance in
+            if claimed.contains(instance.id) { return nil }
+            // An action in flight on the task (a launch, a finish) may own it; look again next tick.
+            if let task = instance.label?.taskID, busy.contains(task) { return nil }
+            return .destroyOrphan(instance)
+        }
+    }
+
+    /// Pending tasks to claim, within the free slots and GPUs.
+    static func claims(_ snapshot: ReconcilerSnapshot, policy: ReconcilerPolicy) -> [SchedulerAction] {
+        guard policy.claiming else { return [] }
+        var slots = policy.maxParallelTasks - snapshot.held.count
+        var freeGPUs = policy.gpus.filter { gpu in !snapshot.held.contains { $0.attempt.gpu == gpu } }
+        var actions: [SchedulerAction] = []
+        for task in snapshot.pending where slots > 0 && !snapshot.busy.contains(task.id) {
+            if task.spec.gpu {
+                // A GPU task waits for a free GPU; tasks behind it that need none go ahead.
+                guard !freeGPUs.isEmpty else { continue }
+                actions.append(.launch(taskID: task.id, gpu: freeGPUs.removeFirst()))
+            } else {
+                actions.append(.launch(taskID: task.id, gpu: nil))
+            }
+            slots -= 1
+        }
+        return actions
+    }
+
+    /// A short human duration (`90s`, `10m`, `2h30m`).
+    public static func format(_ seconds: TimeInterval) -> String {
+        let total = Int(seconds.rounded())
+        if total < 120 { return "\(total)s" }
+        let (h, m, s) = (total / 3600, total % 3600 / 60, total % 60)
+        var text = ""
+        if h > 0 { text += "\(h)h" }
+        if m > 0 { text += "\(m)m" }
+        if s > 0 && h == 0 { text += "\(s)s" }
+        return text
+    }
+}

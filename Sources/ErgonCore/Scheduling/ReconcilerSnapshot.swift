@@ -1,0 +1,27 @@
+import Foundation
+
+/// Everything one tick decides from. The listing is read before the queue, so every instance
+/// in the listing was recorded in the queue (by its claim) before the queue was read.
+public struct ReconcilerSnapshot: Equatable, Sendable {
+    /// Tasks this agent holds (`running`, `stopping`) with their current attempt.
+    public var held: [HeldTask]
+    /// Pending tasks in claim order.
+    public var pending: [TaskRecord]
+    /// What the backend listed; nil when the listing failed.
+    public var listing: [BackendInstance]?
+    /// Tasks and workflows with an action still in flight; the reconciler leaves them alone.
+    public var busy: Set<UUID>
+    /// Workflows that ended and still have resources in the backend.
+    public var workflowsToCleanUp: [WorkflowRecord]
+
+    public init(
+        held: [HeldTask], pending: [TaskRecord], listing: [BackendInstance]?, busy: Set<UUID> = [],
+        workflowsToCleanUp: [WorkflowRecord] = []
+    ) {
+        self.held = held
+        self.pending = pending
+        self.listing = listing
+        self.busy = busy
+        self.workflowsToCleanUp = workflowsToCleanUp
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+
+extension Scheduler {
+    /// Performs one action against the backend, the spool and the queue.
+    func perform(_ action: SchedulerAction, held: HeldTask?) async throws {
+        switch action {
+        case .launch(let taskID, let gpu):
+            try await launch(taskID: taskID, gpu: gpu)
+        case .track(_, _, let instanceID, let phase, let readLogs):
+            guard let held else { return }
+            try await track(held.attempt, instanceID: instanceID, phase: phase, readLogs: readLogs)
+        case .finish(_, _, let instanceID, let outcome):
+            guard let held else { return }
+            try await finish(held, instanceID: instanceID, outcome: outcome)
+        case .noteAbsent:
+            guard var attempt = held?.attempt else { return }
+            attempt.absentTicks += 1
+            try await queue.updateAttempt(attempt)
+        case .destroyOrphan(let instance):
+            let owner = instance.label.map { "\($0)" } ?? "an unreadable label"
+            let price = instance.pricePerHour.map { String(format: " at $%.3f/h", $0) } ?? ""
+            logger.warning("destroying orphan instance \(instance.id) (\(owner), \(instance.stateText)\(price)): no live attempt claims it")
+            try await backend.destroy(instanceID: instance.id)
+        case .cleanUp(let workflowID):
+            guard let workflow = try await queue.workflow(workflowID) else { return }
+            try await backend.cleanUp(workflow: workflow)
+            try await queue.markCleanedUp(workflowID: workflowID)
+        }
+    }
+
+    /// Claims the task, prepares its workspace and launches it. The instance id is recorded
+    /// the moment the backend gives it; a failure ends the attempt as a system error.
+    func launch(taskID: UUID, gpu: String?) async throws {
+        guard let held = try await queue.claim(taskID: taskID, agentID: agentID, gpu: gpu, at: now()) else {
+            return  // another agent claimed it first
+        }
+        let task = held.task
+        var attempt = held.attempt
+        logger.info("launching \(task.spec.slug) (\(task.id.uuidString.lowercased())) attempt \(attempt.number)")
+        do {
+            guard let workflow = try await queue.workflow(task.workflowID) else {
+                throw QueueError(.notFound, "workflow \(task.workflowID) of task \(task.spec.slug) is missing")
+            }
+            var parents: [TaskRecord] = []
+            for id in task.parentIDs {
+                if let parent = try await queue.task(id) { parents.append(parent) }
+            }
+            let request = LaunchRequest(
+                task: task, attempt: attempt.number,
+                label: InstanceLabel(agentID: agentID, taskID: task.id, attempt: attempt.number), gpu: gpu,
+                environment: WorkerEnvironment.docker(task: task, attempt: attempt.number, parents: parents),
+                dataDirectory: try workspace.prepare(taskID: task.id), workflow: workflow)
+            let ordered = attempt
+            let id = try await backend.launch(request) { [queue] id in
+                var recorded = ordered
+                recorded.instanceID = id
+                recorded.phase = .provisioning
+                try await queue.updateAttempt(recorded)
+            }
+            attempt.instanceID = id
+            attempt.phase = .running
+            attempt.startedAt = now()
+            try await queue.updateAttempt(attempt)
+        } catch {
+            let message = (error as? BackendError)?.message ?? "\(error)"
+            logger.error("launch of \(task.spec.slug) attempt \(attempt.number) failed: \(message)")
+            // The backend may have recorded an instance before failing: read it back.
+            let current = try await queue.attempts(of: task.id).last { $0.number == attempt.number } ?? attempt
+            let outcome: AttemptOutcome =
+                (error as? BackendError)?.kind == .imageUnavailable
+                ? .unrecoverable(reason: message) : .systemError(reason: "launch failed: \(message)")
+            try await finish(HeldTask(task: task, attempt: current), instanceID: current.instanceID, outcome: outcome)
+        }
+    }
+
+    /// Records an instance's id and phase and reads its new log bytes.
+    func track(_ attempt: AttemptRecord, instanceID: String, phase: AttemptPhase, readLogs: Bool) async throws {
+        var attempt = attempt
+        attempt.instanceID = instanceID
+        attempt.absentTicks = 0
+        if attempt.phase != phase {
+            attempt.phase = phase
+            if phase == .running, attempt.startedAt == nil { attempt.startedAt = now() }
+        }
+        if readLogs { attempt = try await pullLogs(attempt, instanceID: instanceID) }
+        try await queue.updateAttempt(attempt)
+        try await ship(attempt)
+    }
+
+    /// Ends an attempt: decides it in the queue (`finishing`), reads the instance's final
+    /// output into the spool, destroys the instance and waits until it is gone, then records
+    /// the outcome. A failure on the way leaves `finishing` for the next tick to resume.
+    func finish(_ held: HeldTask, instanceID: String?, outcome: AttemptOutcome) async throws {
+        var attempt = held.attempt
+        if attempt.phase != .finishing || attempt.outcome != outcome {
+            attempt.phase = .finishing
+            attempt.outcome = outcome
+            try await queue.updateAttempt(attempt)
+        }
+        if let instanceID {
+            // The final read: an exited instance's output is complete, so read until nothing is left.
+            for _ in 0..<8 {
+                let before = attempt.logSpooled
+                do {
+                    attempt = try await pullLogs(attempt, instanceID: instanceID)
+                } catch {
+                    logger.warning("final log read of \(instanceID) failed: \(error)")
+                    break
+                }
+                if attempt.logSpooled == before { break }
+            }
+        }
+        switch outcome {
+        case .systemError(let reason), .timedOut(let reason), .unrecoverable(let reason):
+            attempt = try note(attempt, "attempt \(attempt.number): \(reason)")
+        case .stopped:
+            attempt = try note(attempt, "attempt \(attempt.number): stopped by a user")
+        case .exited:
+            break
+        }
+        try await queue.updateAttempt(attempt)
+        if let instanceID {
+            try await backend.destroy(instanceID: instanceID)
+        }
+        try await ship(attempt)
+        let task = try await queue.finishAttempt(taskID: held.task.id, attempt: attempt.number, outcome: outcome, at: now())
+        logger.info("\(task.spec.slug) attempt \(attempt.number) \(outcome.summary) → \(task.state.rawValue)")
+    }
+
+    /// Reads new bytes from the instance into the spool and advances the cursor.
+    func pullLogs(_ attempt: AttemptRecord, instanceID: String) async throws -> AttemptRecord {
+        var attempt = attempt
+        let read = try await backend.readLogs(instanceID: instanceID, cursor: attempt.logCursor)
+        if !read.bytes.isEmpty {
+            try shipper.spool.append(taskID: attempt.taskID, attempt: attempt.number, at: attempt.logSpooled, bytes: read.bytes)
+            attempt.logSpooled += Int64(read.bytes.count)
+        }
+        attempt.logCursor = read.cursor
+        return attempt
+    }
+
+    /// Appends a line of the agent's own to the attempt's log, marked as such.
+    func note(_ attempt: AttemptRecord, _ text: String) throws -> AttemptRecord {
+        var attempt = attempt
+        var bytes: [UInt8] = []
+        if attempt.logSpooled > 0,
+            let last = try? shipper.spool.read(taskID: attempt.taskID, attempt: attempt.number, from: attempt.logSpooled - 1, limit: 1),
+            last != [0x0a]
+        {
+            bytes.append(0x0a)  // keep the note on its own line after an unterminated last line
+        }
+        bytes += Array("[ergon] \(text)\n".utf8)
+        try shipper.spool.append(taskID: attempt.taskID, attempt: attempt.number, at: attempt.logSpooled, bytes: bytes)
+        attempt.logSpooled += Int64(bytes.count)
+        return attempt
+    }
+
+    /// Copies unshipped spool bytes to the log store; a store failure is logged and retried later.
+    func ship(_ attempt: AttemptRecord) async throws {
+        guard attempt.logShipped < attempt.logSpooled else { return }
+        do {
+            let shipped = try await shipper.ship(attempt)
+            var saved = attempt
+            saved.logShipped = shipped.logShipped
+            try await queue.updateAttempt(saved)
+        } catch {
+            logger.warning("shipping the log of task \(attempt.taskID.uuidString.lowercased()) failed; the spool keeps it: \(error)")
+        }
+    }
+}

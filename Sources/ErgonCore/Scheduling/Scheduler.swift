@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The agent's loop: each tick lists the backend, reads the queue, asks the `Reconciler`
+/// what to do, and performs it. Long actions run concurrently; a task with an action in
+/// flight is left alone until it completes. On graceful shutdown it stops claiming, lets
+/// the actions already started finish, and returns without touching running instances.
+public actor Scheduler: Service {
+    let agentID: String
+    let queue: any TaskQueue
+    let backend: any Backend
+    let shipper: LogShipper
+    let workspace: TaskWorkspace
+    let wakeupFile: WakeupFile
+    let pollInterval: Duration
+    let basePolicy: ReconcilerPolicy
+    let logger: Logger
+    let now: @Sendable () -> Date
+    /// Wakes the loop early; public so embedders (tests, the CLI) can nudge it.
+    public nonisolated let wake = WakeSignal()
+    private nonisolated let draining = Mutex(false)
+    private var busy: Set<UUID> = []
+    private var ticks = 0
+
+    /// A scheduler for `config`, with the GPUs already resolved (docker mode).
+    public init(
+        config: ErgonConfig, queue: any TaskQueue, backend: any Backend, logStore: any LogStore, gpus: [String],
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.agentID = config.agentID
+        self.queue = queue
+        self.backend = backend
+        self.shipper = LogShipper(spool: LogSpool(directory: config.spoolDirectory), store: logStore)
+        self.workspace = TaskWorkspace(root: config.workDirectory)
+        self.wakeupFile = WakeupFile(path: config.wakeupFile)
+        self.pollInterval = config.scheduler.pollInterval
+        self.basePolicy = ReconcilerPolicy(config: config, gpus: gpus)
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Ticks performed so far (for tests and status).
+    public var tickCount: Int { ticks }
+
+    /// Asks the loop to drain: stop claiming, finish started actions, return.
+    public nonisolated func drain() {
+        draining.withLock { $0 = true }
+        wake.signal()
+    }
+
+    private nonisolated var isDraining: Bool { draining.withLock { $0 } }
+
+    public func run() async throws {
+        try await backend.prepare()
+        logger.info("agent \(agentID) started", metadata: ["backend": "\(backend.name)"])
+        await withDiscardingTaskGroup { sources in
+            sources.addTask { [backend, wake] in
+                for await _ in backend.changes() { wake.signal() }
+            }
+            sources.addTask { [wakeupFile, wake] in
+                await wakeupFile.watch { wake.signal() }
+            }
+            await withDiscardingTaskGroup { actions in
+                await withGracefulShutdownHandler {
+                    while !self.isDraining {
+                        for (action, held) in await self.plan() {
+                            actions.addTask { await self.execute(action, held: held) }
+                        }
+                        await self.wake.wait(timeout: self.pollInterval)
+                    }
+                } onGracefulShutdown: {
+                    self.drain()
+                }
+                logger.info("draining: no new claims; waiting for \(busy.count) action(s) in flight")
+            }
+            sources.cancelAll()
+        }
+        logger.info("agent \(agentID) stopped; running instances stay up and are re-adopted at the next start")
+    }
+
+    /// Runs one tick's reconciliation and returns the actions to start, each marked busy.
+    func plan() async -> [(SchedulerAction, HeldTask?)] {
+        ticks += 1
+        let listing: [BackendInstance]
+        do {
+            listing = try await backend.list()
+        } catch {
+            logger.warning("listing the \(backend.name) backend failed; skipping this tick: \(error)")
+            return []
+        }
+        var policy = basePolicy
+        policy.claiming = !isDraining
+        let snapshot: ReconcilerSnapshot
+        do {
+            // Read after the listing: anything listed was recorded by its claim before now.
+            let held = try await queue.heldTasks(agentID: agentID)
+            let pending = policy.claiming ? try await queue.pendingTasks(limit: policy.maxParallelTasks + 64) : []
+            let cleanups = try await queue.workflowsToCleanUp()
+            snapshot = ReconcilerSnapshot(
+                held: held, pending: pending, listing: listing, busy: busy, workflowsToCleanUp: cleanups)
+        } catch {
+            logger.error("reading the queue failed; skipping this tick: \(error)")
+            return []
+        }
+        let byTask = Dictionary(snapshot.held.map { ($0.task.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let actions = Reconciler.decide(snapshot, now: now(), policy: policy)
+        return actions.map { action in
+            if let subject = action.subject { busy.insert(subject) }
+            return (action, action.subject.flatMap { byTask[$0] })
+        }
+    }
+
+    /// Performs one action, then frees its subject.
+    func execute(_ action: SchedulerAction, held: HeldTask?) async {
+        do {
+            try await perform(action, held: held)
+        } catch {
+            logger.error("\(action.label) failed: \(error)")
+        }
+        if let subject = action.subject { busy.remove(subject) }
+        if action.changesQueue { wake.signal() }
+    }
+}
+
+extension SchedulerAction {
+    /// A short name for logs.
+    var label: String {
+        switch self {
+        case .launch(let id, _): return "launch of task \(id.uuidString.lowercased())"
+        case .track(let id, _, let instance, _, _): return "tracking \(instance) of task \(id.uuidString.lowercased())"
+        case .finish(let id, _, _, _): return "finishing task \(id.uuidString.lowercased())"
+        case .noteAbsent(let id, _): return "noting task \(id.uuidString.lowercased()) absent"
+        case .destroyOrphan(let instance): return "destroying orphan \(instance.id)"
+        case .cleanUp(let id): return "cleaning up workflow \(id.uuidString.lowercased())"
+        }
+    }
+
+    /// True when completing it may let another task start, so the loop should tick at once.
+    var changesQueue: Bool {
+        switch self {
+        case .launch, .finish: return true
+        case .track, .noteAbsent, .destroyOrphan, .cleanUp: return false
+        }
+    }
+}
