@@ -1,0 +1,184 @@
+import Foundation
+
+/// A `TaskQueue` held in memory, for tests and demos. Each operation runs whole on the actor,
+/// which makes it a transaction: it computes its changes on copies and stores them at the end.
+public actor MemoryTaskQueue: TaskQueue {
+    private var workflowRecords: [WorkflowRecord] = []
+    /// All tasks in submission (`seq`) order.
+    private var taskRecords: [TaskRecord] = []
+    private var taskIndex: [UUID: Int] = [:]
+    private var attemptRecords: [UUID: [AttemptRecord]] = [:]
+    private let wakeupFile: String?
+
+    /// An empty queue; `wakeupFile`, when given, is touched by submit, cancel and retry.
+    public init(wakeupFile: String? = nil) {
+        self.wakeupFile = wakeupFile
+    }
+
+    // MARK: submitting and reading
+
+    /// Adds a validated workflow; its tasks start `unscheduled` or `pending`.
+    public func submit(
+        _ workflow: WorkflowSpec, defaultMaxAttempts: Int, at now: Date
+    ) async throws -> (WorkflowRecord, [TaskRecord]) {
+        let firstSeq = (taskRecords.last?.seq ?? 0) + 1
+        let (record, tasks) = try WorkflowEdit.submission(
+            workflow, workflowID: UUID(), firstSeq: firstSeq, defaultMaxAttempts: defaultMaxAttempts, at: now)
+        workflowRecords.append(record)
+        for task in tasks {
+            taskIndex[task.id] = taskRecords.count
+            taskRecords.append(task)
+        }
+        wakeUp()
+        return (record, tasks)
+    }
+
+    /// The workflow with this id, if any.
+    public func workflow(_ id: UUID) async throws -> WorkflowRecord? {
+        workflowRecords.first { $0.id == id }
+    }
+
+    /// All workflows in submission order.
+    public func workflows() async throws -> [WorkflowRecord] {
+        workflowRecords
+    }
+
+    /// The task with this id, if any.
+    public func task(_ id: UUID) async throws -> TaskRecord? {
+        taskIndex[id].map { taskRecords[$0] }
+    }
+
+    /// Tasks matching the filter, in submission order.
+    public func tasks(_ filter: TaskFilter) async throws -> [TaskRecord] {
+        taskRecords.filter { task in
+            (filter.workflowID.map { task.workflowID == $0 } ?? true)
+                && (filter.states.map { $0.contains(task.state) } ?? true)
+        }
+    }
+
+    /// All attempts of a task, oldest first.
+    public func attempts(of taskID: UUID) async throws -> [AttemptRecord] {
+        attemptRecords[taskID] ?? []
+    }
+
+    /// Resolves a full id or a unique prefix of at least 4 hex digits.
+    public func resolveTaskID(_ text: String) async throws -> UUID {
+        switch try TaskIDLookup.query(text) {
+        case .id(let id):
+            guard taskIndex[id] != nil else { throw TaskIDLookup.unknownID(id) }
+            return id
+        case .prefix(let prefix):
+            let matches = taskRecords.filter { $0.id.uuidString.lowercased().hasPrefix(prefix) }
+            return try TaskIDLookup.resolve(text, matches: matches.map { ($0.id, $0.spec.slug) })
+        }
+    }
+
+    // MARK: the agent's side
+
+    /// The tasks this agent holds (`running` or `stopping`) with their current attempt.
+    public func heldTasks(agentID: String) async throws -> [HeldTask] {
+        taskRecords.compactMap { task in
+            guard task.state == .running || task.state == .stopping, task.agentID == agentID,
+                let attempt = attemptRecords[task.id]?.first(where: { $0.number == task.attempt })
+            else { return nil }
+            return HeldTask(task: task, attempt: attempt)
+        }
+    }
+
+    /// Pending tasks in claim order: priority descending, then submission order.
+    public func pendingTasks(limit: Int) async throws -> [TaskRecord] {
+        let pending = taskRecords.filter { $0.state == .pending }
+        let ordered = pending.sorted { ($0.spec.priority, -$0.seq) > ($1.spec.priority, -$1.seq) }
+        return Array(ordered.prefix(max(0, limit)))
+    }
+
+    /// Moves a pending task to `running` for this agent and opens its next attempt; nil when
+    /// the task is no longer pending.
+    public func claim(taskID: UUID, agentID: String, gpu: String?, at now: Date) async throws -> HeldTask? {
+        guard let held = try WorkflowEdit.claim(try storedTask(taskID), agentID: agentID, gpu: gpu, at: now) else {
+            return nil
+        }
+        store([held.task])
+        attemptRecords[taskID, default: []].append(held.attempt)
+        return held
+    }
+
+    /// Saves every field of an existing attempt.
+    public func updateAttempt(_ attempt: AttemptRecord) async throws {
+        guard let index = attemptRecords[attempt.taskID]?.firstIndex(where: { $0.number == attempt.number }) else {
+            throw QueueError(
+                .notFound, "task \(attempt.taskID.uuidString.lowercased()) has no attempt \(attempt.number)")
+        }
+        attemptRecords[attempt.taskID]![index] = attempt
+    }
+
+    /// Ends the current attempt and moves the task and its descendants.
+    public func finishAttempt(
+        taskID: UUID, attempt: Int, outcome: AttemptOutcome, at now: Date
+    ) async throws -> TaskRecord {
+        let task = try storedTask(taskID)
+        var edit = WorkflowEdit(tasks: workflowTasks(task.workflowID))
+        let current = attemptRecords[taskID]?.first { $0.number == attempt }
+        let finished = try edit.finishAttempt(taskID: taskID, number: attempt, current: current, outcome: outcome, at: now)
+        store(edit.changed)
+        let index = attemptRecords[taskID]!.firstIndex { $0.number == attempt }!
+        attemptRecords[taskID]![index] = finished.attempt
+        return finished.task
+    }
+
+    /// Workflows whose tasks all ended and whose volumes are not removed yet.
+    public func workflowsToCleanUp() async throws -> [WorkflowRecord] {
+        workflowRecords.filter { workflow in
+            !workflow.cleanedUp && !workflow.volumes.isEmpty
+                && workflowTasks(workflow.id).allSatisfy(\.state.isTerminal)
+        }
+    }
+
+    /// Records that the backend removed the workflow's resources.
+    public func markCleanedUp(workflowID: UUID) async throws {
+        guard let index = workflowRecords.firstIndex(where: { $0.id == workflowID }) else {
+            throw QueueError(.notFound, "no workflow with id \(workflowID.uuidString.lowercased())")
+        }
+        workflowRecords[index].cleanedUp = true
+    }
+
+    // MARK: the user's side
+
+    /// Cancels a task: not yet running → `stopped` at once; running → `stopping`.
+    public func cancel(taskID: UUID, at now: Date) async throws -> TaskRecord {
+        try userEdit(taskID) { edit in try edit.cancel(taskID: taskID, at: now) }
+    }
+
+    /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget.
+    public func retry(taskID: UUID, at now: Date) async throws -> TaskRecord {
+        try userEdit(taskID) { edit in try edit.retry(taskID: taskID, at: now) }
+    }
+
+    // MARK: storage
+
+    private func userEdit(_ taskID: UUID, _ body: (inout WorkflowEdit) throws -> TaskRecord) throws -> TaskRecord {
+        var edit = WorkflowEdit(tasks: workflowTasks(try storedTask(taskID).workflowID))
+        let result = try body(&edit)
+        store(edit.changed)
+        wakeUp()
+        return result
+    }
+
+    private func storedTask(_ id: UUID) throws -> TaskRecord {
+        guard let index = taskIndex[id] else { throw TaskIDLookup.unknownID(id) }
+        return taskRecords[index]
+    }
+
+    private func workflowTasks(_ workflowID: UUID) -> [TaskRecord] {
+        taskRecords.filter { $0.workflowID == workflowID }
+    }
+
+    private func store(_ tasks: [TaskRecord]) {
+        for task in tasks { taskRecords[taskIndex[task.id]!] = task }
+    }
+
+    private func wakeUp() {
+        // Best effort: the change is already stored, and the agent's poll is the fallback.
+        if let wakeupFile { WakeupFile(path: wakeupFile).touch() }
+    }
+}

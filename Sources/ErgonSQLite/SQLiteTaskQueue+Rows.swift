@@ -1,0 +1,173 @@
+import ErgonCore
+import Foundation
+import GRDB
+
+/// Reading and writing the queue's records as rows. Every statement the queue runs lives
+/// here, next to the schema it must match.
+extension SQLiteTaskQueue {
+    // MARK: tasks
+
+    static let taskColumns = """
+        id, workflow_id, seq, spec, parent_ids, state, attempt, attempt_base, max_attempts,
+        agent_id, exit_code, reason, created_at, updated_at
+        """
+
+    static func insert(_ task: TaskRecord, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO tasks (\(taskColumns), slug, priority)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                text(task.id), text(task.workflowID), task.seq, try json(task.spec), try json(task.parentIDs.map(text)),
+                task.state.rawValue, task.attempt, task.attemptBase, task.maxAttempts, task.agentID, task.exitCode,
+                task.reason, seconds(task.createdAt), seconds(task.updatedAt), task.spec.slug, task.spec.priority,
+            ])
+    }
+
+    /// Saves the fields an operation may change (the spec and graph never change).
+    static func update(_ task: TaskRecord, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE tasks SET state = ?, attempt = ?, attempt_base = ?, agent_id = ?, exit_code = ?,
+                    reason = ?, updated_at = ?
+                WHERE id = ?
+                """,
+            arguments: [
+                task.state.rawValue, task.attempt, task.attemptBase, task.agentID, task.exitCode, task.reason,
+                seconds(task.updatedAt), text(task.id),
+            ])
+    }
+
+    /// Tasks matching an SQL condition; `arguments` bind the condition's then the suffix's `?`.
+    static func fetchTasks(
+        _ db: Database, where condition: String, _ arguments: StatementArguments = [], suffix: String = "ORDER BY seq"
+    ) throws -> [TaskRecord] {
+        try Row.fetchAll(db, sql: "SELECT \(taskColumns) FROM tasks WHERE \(condition) \(suffix)", arguments: arguments)
+            .map(taskRecord)
+    }
+
+    static func fetchTask(_ db: Database, _ id: UUID) throws -> TaskRecord? {
+        try fetchTasks(db, where: "id = ?", [text(id)]).first
+    }
+
+    /// The stored task, or `.notFound`.
+    static func requireTask(_ db: Database, _ id: UUID) throws -> TaskRecord {
+        guard let task = try fetchTask(db, id) else { throw TaskIDLookup.unknownID(id) }
+        return task
+    }
+
+    static func taskRecord(_ row: Row) throws -> TaskRecord {
+        TaskRecord(
+            id: try uuid(row["id"]), workflowID: try uuid(row["workflow_id"]), seq: row["seq"],
+            spec: try decode(TaskSpec.self, row["spec"]),
+            parentIDs: try decode([String].self, row["parent_ids"]).map(uuid),
+            state: try enumValue(TaskState.self, row["state"]), attempt: row["attempt"],
+            attemptBase: row["attempt_base"], maxAttempts: row["max_attempts"], agentID: row["agent_id"],
+            exitCode: row["exit_code"], reason: row["reason"], createdAt: date(row["created_at"]),
+            updatedAt: date(row["updated_at"]))
+    }
+
+    // MARK: attempts
+
+    static func insert(_ attempt: AttemptRecord, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO attempts (task_id, number, agent_id, phase, instance_id, gpu, outcome, claimed_at,
+                    started_at, ended_at, log_cursor, log_spooled, log_shipped, absent_ticks)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: try attemptArguments(attempt))
+    }
+
+    /// Saves every field of an attempt; false when no such attempt is stored.
+    static func update(_ attempt: AttemptRecord, _ db: Database) throws -> Bool {
+        try db.execute(
+            sql: """
+                UPDATE attempts SET task_id = ?, number = ?, agent_id = ?, phase = ?, instance_id = ?, gpu = ?,
+                    outcome = ?, claimed_at = ?, started_at = ?, ended_at = ?, log_cursor = ?, log_spooled = ?,
+                    log_shipped = ?, absent_ticks = ?
+                WHERE task_id = ? AND number = ?
+                """,
+            arguments: try attemptArguments(attempt) + [text(attempt.taskID), attempt.number])
+        return db.changesCount == 1
+    }
+
+    static func attemptArguments(_ attempt: AttemptRecord) throws -> StatementArguments {
+        [
+            text(attempt.taskID), attempt.number, attempt.agentID, attempt.phase.rawValue, attempt.instanceID,
+            attempt.gpu, try attempt.outcome.map(json), seconds(attempt.claimedAt), attempt.startedAt.map(seconds),
+            attempt.endedAt.map(seconds), attempt.logCursor, attempt.logSpooled, attempt.logShipped,
+            attempt.absentTicks,
+        ]
+    }
+
+    static func fetchAttempt(_ db: Database, taskID: UUID, number: Int) throws -> AttemptRecord? {
+        try Row.fetchOne(
+            db, sql: "SELECT * FROM attempts WHERE task_id = ? AND number = ?", arguments: [text(taskID), number]
+        ).map(attemptRecord)
+    }
+
+    static func attemptRecord(_ row: Row) throws -> AttemptRecord {
+        let outcome: String? = row["outcome"]
+        let startedAt: Double? = row["started_at"]
+        let endedAt: Double? = row["ended_at"]
+        return AttemptRecord(
+            taskID: try uuid(row["task_id"]), number: row["number"], agentID: row["agent_id"],
+            phase: try enumValue(AttemptPhase.self, row["phase"]), instanceID: row["instance_id"], gpu: row["gpu"],
+            outcome: try outcome.map { try decode(AttemptOutcome.self, $0) }, claimedAt: date(row["claimed_at"]),
+            startedAt: startedAt.map(date), endedAt: endedAt.map(date), logCursor: row["log_cursor"],
+            logSpooled: row["log_spooled"], logShipped: row["log_shipped"], absentTicks: row["absent_ticks"])
+    }
+
+    // MARK: workflows
+
+    static func insert(_ workflow: WorkflowRecord, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO workflows (id, name, created_at, volumes, cleaned_up) VALUES (?, ?, ?, ?, ?)",
+            arguments: [
+                text(workflow.id), workflow.name, seconds(workflow.createdAt), try json(workflow.volumes),
+                workflow.cleanedUp,
+            ])
+    }
+
+    static func workflowRecord(_ row: Row) throws -> WorkflowRecord {
+        WorkflowRecord(
+            id: try uuid(row["id"]), name: row["name"], createdAt: date(row["created_at"]),
+            volumes: try decode([String].self, row["volumes"]), cleanedUp: row["cleaned_up"])
+    }
+
+    // MARK: values
+
+    static func text(_ id: UUID) -> String { id.uuidString.lowercased() }
+    static func seconds(_ date: Date) -> Double { date.timeIntervalSince1970 }
+    static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw SQLiteQueueError(.corruptRecord, "a stored \(type) cannot be read: \(error)")
+        }
+    }
+
+    static func uuid(_ text: String) throws -> UUID {
+        guard let id = UUID(uuidString: text) else {
+            throw SQLiteQueueError(.corruptRecord, "a stored id is not a UUID: \"\(text)\"")
+        }
+        return id
+    }
+
+    static func enumValue<T: RawRepresentable>(_ type: T.Type, _ text: String) throws -> T where T.RawValue == String {
+        guard let value = T(rawValue: text) else {
+            throw SQLiteQueueError(.corruptRecord, "unknown \(type) \"\(text)\" (written by a newer Ergon?)")
+        }
+        return value
+    }
+}

@@ -1,0 +1,96 @@
+import ErgonCore
+import GRDB
+
+extension SQLiteTaskQueue {
+    /// The schema's migrations, oldest first. A migration, once released, never changes:
+    /// later schemas are new migrations registered after it, so a newer Ergon opens an
+    /// older file by applying only what the file lacks.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Ids are lowercase UUID strings; times are seconds since 1970 (REAL);
+            // specs, outcomes and lists are JSON text.
+            try db.execute(
+                sql: """
+                    CREATE TABLE workflows (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        volumes TEXT NOT NULL,
+                        cleaned_up INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE tasks (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        workflow_id TEXT NOT NULL REFERENCES workflows(id),
+                        seq INTEGER NOT NULL UNIQUE,
+                        slug TEXT NOT NULL,
+                        priority INTEGER NOT NULL,
+                        spec TEXT NOT NULL,
+                        parent_ids TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        attempt_base INTEGER NOT NULL,
+                        max_attempts INTEGER NOT NULL,
+                        agent_id TEXT,
+                        exit_code INTEGER,
+                        reason TEXT,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL,
+                        UNIQUE (workflow_id, slug)
+                    );
+                    CREATE INDEX tasks_by_claim_order ON tasks (state, priority DESC, seq);
+                    CREATE INDEX tasks_by_workflow ON tasks (workflow_id, seq);
+                    CREATE INDEX tasks_by_agent ON tasks (agent_id, state);
+                    CREATE TABLE attempts (
+                        task_id TEXT NOT NULL REFERENCES tasks(id),
+                        number INTEGER NOT NULL,
+                        agent_id TEXT NOT NULL,
+                        phase TEXT NOT NULL,
+                        instance_id TEXT,
+                        gpu TEXT,
+                        outcome TEXT,
+                        claimed_at REAL NOT NULL,
+                        started_at REAL,
+                        ended_at REAL,
+                        log_cursor TEXT,
+                        log_spooled INTEGER NOT NULL,
+                        log_shipped INTEGER NOT NULL,
+                        absent_ticks INTEGER NOT NULL,
+                        PRIMARY KEY (task_id, number)
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }
+
+    /// Refuses a file a newer Ergon migrated, then applies the migrations the file lacks.
+    static func migrate(_ pool: DatabasePool, path: String) throws {
+        let migrator = Self.migrator
+        let known = Set(migrator.migrations)
+        // Two processes may open a fresh file at once: the loser of the race to apply a
+        // migration fails on the tables the winner created, and looks again.
+        var attemptsLeft = 3
+        while true {
+            let applied = try pool.read { try migrator.appliedIdentifiers($0) }
+            let unknown = applied.subtracting(known)
+            guard unknown.isEmpty else {
+                throw QueueError(
+                    .schemaTooNew,
+                    "\(path): written by a newer Ergon (schema \(unknown.sorted().joined(separator: ", "))); upgrade ergon")
+            }
+            if applied == known { return }
+            do {
+                try migrator.migrate(pool)
+                return
+            } catch {
+                attemptsLeft -= 1
+                if attemptsLeft == 0 { throw error }
+            }
+        }
+    }
+}
+
+extension SQLiteTaskQueue {
+    /// The identifiers of the migrations this build knows, oldest first.
+    public static var schemaVersions: [String] { migrator.migrations }
+}

@@ -1,0 +1,265 @@
+import ErgonCore
+import Foundation
+import GRDB
+
+/// The embedded task queue: one SQLite file in WAL mode, shared safely by the agent and
+/// any number of CLI processes. Each operation is one transaction; writes take SQLite's
+/// write lock up front (`BEGIN IMMEDIATE`) and wait up to `busyTimeout` for another process.
+public final class SQLiteTaskQueue: TaskQueue {
+    /// How long a write waits for another process's transaction before failing.
+    public static let busyTimeout: TimeInterval = 10
+
+    /// The database file.
+    public let path: String
+    /// The file touched after submit, cancel and retry commit, when given.
+    public let wakeupFile: String?
+    let pool: DatabasePool
+
+    /// Opens (or creates) the queue file and brings its schema up to date. Throws
+    /// `SQLiteQueueError(.cannotOpen)` naming the path when the file cannot be used, and
+    /// `QueueError(.schemaTooNew)` for a file a newer Ergon wrote.
+    public init(path: String, wakeupFile: String? = nil) throws {
+        self.path = path
+        self.wakeupFile = wakeupFile
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.label = "ergon-queue"
+        // DatabasePool puts the file in WAL mode, with synchronous=NORMAL.
+        do {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrate(pool, path: path)
+        } catch let error as QueueError {
+            throw error
+        } catch {
+            throw SQLiteQueueError(.cannotOpen, "\(path): cannot open the task queue: \(Self.describe(error))")
+        }
+    }
+
+    // MARK: submitting and reading
+
+    /// Adds a validated workflow; its tasks start `unscheduled` or `pending`, numbered after
+    /// every task already in the file.
+    public func submit(
+        _ workflow: WorkflowSpec, defaultMaxAttempts: Int, at now: Date
+    ) async throws -> (WorkflowRecord, [TaskRecord]) {
+        let submitted = try await pool.write { db in
+            let firstSeq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM tasks") ?? 0) + 1
+            let (record, tasks) = try WorkflowEdit.submission(
+                workflow, workflowID: UUID(), firstSeq: firstSeq, defaultMaxAttempts: defaultMaxAttempts, at: now)
+            try Self.insert(record, db)
+            for task in tasks { try Self.insert(task, db) }
+            return (record, tasks)
+        }
+        wakeUp()
+        return submitted
+    }
+
+    /// The workflow with this id, if any.
+    public func workflow(_ id: UUID) async throws -> WorkflowRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM workflows WHERE id = ?", arguments: [Self.text(id)])
+                .map(Self.workflowRecord)
+        }
+    }
+
+    /// All workflows in submission order.
+    public func workflows() async throws -> [WorkflowRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM workflows ORDER BY rowid").map(Self.workflowRecord)
+        }
+    }
+
+    /// The task with this id, if any.
+    public func task(_ id: UUID) async throws -> TaskRecord? {
+        try await pool.read { db in try Self.fetchTask(db, id) }
+    }
+
+    /// Tasks matching the filter, in submission order.
+    public func tasks(_ filter: TaskFilter) async throws -> [TaskRecord] {
+        var conditions = ["1"]
+        var arguments: StatementArguments = []
+        if let workflowID = filter.workflowID {
+            conditions.append("workflow_id = ?")
+            arguments += [Self.text(workflowID)]
+        }
+        if let states = filter.states {
+            conditions.append("state IN (\(Self.placeholders(states.count)))")
+            arguments += StatementArguments(states.map(\.rawValue))
+        }
+        return try await pool.read { [conditions, arguments] db in
+            try Self.fetchTasks(db, where: conditions.joined(separator: " AND "), arguments)
+        }
+    }
+
+    /// All attempts of a task, oldest first.
+    public func attempts(of taskID: UUID) async throws -> [AttemptRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM attempts WHERE task_id = ? ORDER BY number", arguments: [Self.text(taskID)]
+            ).map(Self.attemptRecord)
+        }
+    }
+
+    /// Resolves a full id (any case) or a unique prefix of at least 4 hex digits.
+    public func resolveTaskID(_ text: String) async throws -> UUID {
+        let query = try TaskIDLookup.query(text)
+        return try await pool.read { db in
+            switch query {
+            case .id(let id):
+                guard try Self.fetchTask(db, id) != nil else { throw TaskIDLookup.unknownID(id) }
+                return id
+            case .prefix(let prefix):
+                // Ids are lowercase hex and hyphens, all below "~": a range scan of the primary key.
+                let matches = try Row.fetchAll(
+                    db, sql: "SELECT id, slug FROM tasks WHERE id >= ? AND id < ? ORDER BY seq LIMIT 6",
+                    arguments: [prefix, prefix + "~"])
+                return try TaskIDLookup.resolve(text, matches: try matches.map { (try Self.uuid($0["id"]), $0["slug"]) })
+            }
+        }
+    }
+
+    // MARK: the agent's side
+
+    /// The tasks this agent holds (`running` or `stopping`) with their current attempt.
+    public func heldTasks(agentID: String) async throws -> [HeldTask] {
+        try await pool.read { db in
+            let tasks = try Self.fetchTasks(
+                db, where: "agent_id = ? AND state IN (?, ?)",
+                [agentID, TaskState.running.rawValue, TaskState.stopping.rawValue])
+            return try tasks.compactMap { task in
+                try Self.fetchAttempt(db, taskID: task.id, number: task.attempt).map { HeldTask(task: task, attempt: $0) }
+            }
+        }
+    }
+
+    /// Pending tasks in claim order: priority descending, then submission order.
+    public func pendingTasks(limit: Int) async throws -> [TaskRecord] {
+        try await pool.read { db in
+            try Self.fetchTasks(
+                db, where: "state = ?", [TaskState.pending.rawValue, max(0, limit)],
+                suffix: "ORDER BY priority DESC, seq LIMIT ?")
+        }
+    }
+
+    /// Atomically moves a pending task to `running` for this agent and opens its next attempt;
+    /// nil when the task is no longer pending (another agent or process got it first).
+    public func claim(taskID: UUID, agentID: String, gpu: String?, at now: Date) async throws -> HeldTask? {
+        try await pool.write { db in
+            guard let held = try WorkflowEdit.claim(try Self.requireTask(db, taskID), agentID: agentID, gpu: gpu, at: now)
+            else { return nil }
+            // The write lock is held since BEGIN IMMEDIATE; the state guard keeps the claim
+            // exclusive even so, and the changed-row count tells who won.
+            try db.execute(
+                sql: """
+                    UPDATE tasks SET state = ?, attempt = ?, agent_id = ?, reason = ?, updated_at = ?
+                    WHERE id = ? AND state = ?
+                    """,
+                arguments: [
+                    held.task.state.rawValue, held.task.attempt, held.task.agentID, held.task.reason,
+                    Self.seconds(held.task.updatedAt), Self.text(taskID), TaskState.pending.rawValue,
+                ])
+            guard db.changesCount == 1 else { return nil }
+            try Self.insert(held.attempt, db)
+            return held
+        }
+    }
+
+    /// Saves every field of an existing attempt.
+    public func updateAttempt(_ attempt: AttemptRecord) async throws {
+        try await pool.write { db in
+            guard try Self.update(attempt, db) else {
+                throw QueueError(.notFound, "task \(Self.text(attempt.taskID)) has no attempt \(attempt.number)")
+            }
+        }
+    }
+
+    /// Ends the current attempt and moves the task and its descendants, in one transaction.
+    public func finishAttempt(
+        taskID: UUID, attempt: Int, outcome: AttemptOutcome, at now: Date
+    ) async throws -> TaskRecord {
+        try await pool.write { db in
+            let task = try Self.requireTask(db, taskID)
+            var edit = WorkflowEdit(tasks: try Self.fetchTasks(db, where: "workflow_id = ?", [Self.text(task.workflowID)]))
+            let current = try Self.fetchAttempt(db, taskID: taskID, number: attempt)
+            let finished = try edit.finishAttempt(
+                taskID: taskID, number: attempt, current: current, outcome: outcome, at: now)
+            _ = try Self.update(finished.attempt, db)
+            for changed in edit.changed { try Self.update(changed, db) }
+            return finished.task
+        }
+    }
+
+    /// Workflows whose tasks all ended and whose volumes are not removed yet, oldest first.
+    /// A workflow without volumes has nothing to clean up and is never listed.
+    public func workflowsToCleanUp() async throws -> [WorkflowRecord] {
+        let live = TaskState.allCases.filter { !$0.isTerminal }.map(\.rawValue)
+        return try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM workflows w
+                    WHERE w.cleaned_up = 0 AND w.volumes <> '[]'
+                      AND NOT EXISTS (
+                          SELECT 1 FROM tasks t WHERE t.workflow_id = w.id AND t.state IN (\(Self.placeholders(live.count))))
+                    ORDER BY w.rowid
+                    """,
+                arguments: StatementArguments(live)
+            ).map(Self.workflowRecord)
+        }
+    }
+
+    /// Records that the backend removed the workflow's resources.
+    public func markCleanedUp(workflowID: UUID) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE workflows SET cleaned_up = 1 WHERE id = ?", arguments: [Self.text(workflowID)])
+            guard db.changesCount == 1 else {
+                throw QueueError(.notFound, "no workflow with id \(Self.text(workflowID))")
+            }
+        }
+    }
+
+    // MARK: the user's side
+
+    /// Cancels a task: not yet running → `stopped` at once; running → `stopping`.
+    public func cancel(taskID: UUID, at now: Date) async throws -> TaskRecord {
+        try await userEdit(taskID) { edit in try edit.cancel(taskID: taskID, at: now) }
+    }
+
+    /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget.
+    public func retry(taskID: UUID, at now: Date) async throws -> TaskRecord {
+        try await userEdit(taskID) { edit in try edit.retry(taskID: taskID, at: now) }
+    }
+
+    // MARK: helpers
+
+    /// Applies a user's edit to the task's workflow in one transaction, then wakes the agent.
+    private func userEdit(
+        _ taskID: UUID, _ body: @escaping @Sendable (inout WorkflowEdit) throws -> TaskRecord
+    ) async throws -> TaskRecord {
+        let result = try await pool.write { db in
+            let task = try Self.requireTask(db, taskID)
+            var edit = WorkflowEdit(tasks: try Self.fetchTasks(db, where: "workflow_id = ?", [Self.text(task.workflowID)]))
+            let result = try body(&edit)
+            for changed in edit.changed { try Self.update(changed, db) }
+            return result
+        }
+        wakeUp()
+        return result
+    }
+
+    private func wakeUp() {
+        // Best effort: the change is committed, and the agent's poll is the fallback.
+        if let wakeupFile { WakeupFile(path: wakeupFile).touch() }
+    }
+
+    static func placeholders(_ count: Int) -> String {
+        count == 0 ? "NULL" : Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? error.description }
+        return error.localizedDescription
+    }
+}
