@@ -1,0 +1,161 @@
+import Foundation
+
+/// Loads the agent's YAML configuration file and validates every key, so a mistake is
+/// reported at start with the file, the key path and the fix, never found mid-run.
+public enum ConfigLoader {
+    /// The keys a config file may hold at the top level.
+    public static let topLevelKeys = ["agent", "mode", "data_dir", "queue", "logs", "scheduler", "docker"]
+
+    static let agentKeys = ["id"]
+    static let logsKeys = ["store"]
+    static let schedulerKeys = [
+        "max_parallel_tasks", "poll_interval", "default_timeout", "provisioning_timeout", "ordering_grace",
+        "default_max_attempts",
+    ]
+    static let notYetAvailable = [
+        "vast_api": "vast mode is not available in this build yet (remove this section and use mode: docker)",
+    ]
+
+    /// Reads and validates the config file at `path`; `${VAR}` references are read from
+    /// `environment`, and `hostName` gives the default `agent.id`.
+    public static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        hostName: String = ProcessInfo.processInfo.hostName
+    ) throws(ConfigError) -> ErgonConfig {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ConfigError(kind: .noSuchFile, file: path, keyPath: "", problem: "no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw ConfigError(kind: .unreadable, file: path, keyPath: "", problem: "is a directory, not a config file")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(kind: .unreadable, file: path, keyPath: "", problem: "cannot be read (check its permissions)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(kind: .unreadable, file: path, keyPath: "", problem: "is not UTF-8 text")
+        }
+        let absolute = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
+        let directory = absolute.standardized.deletingLastPathComponent().path
+        return try parse(text: text, fileName: path, directory: directory, environment: environment, hostName: hostName)
+    }
+
+    /// Validates config text as if read from the file `fileName` in `directory`: relative
+    /// paths resolve against `directory`, and messages name `fileName`.
+    public static func parse(
+        text: String, fileName: String, directory: String, environment: [String: String],
+        hostName: String = ProcessInfo.processInfo.hostName
+    ) throws(ConfigError) -> ErgonConfig {
+        do {
+            return try build(text: text, fileName: fileName, directory: directory, environment: environment, hostName: hostName)
+        } catch {
+            throw ConfigError(error, file: fileName)
+        }
+    }
+
+    /// The agent id used when `agent.id` is not set: the host name, lowercased, with every
+    /// character outside `[a-z0-9-]` turned into `-`.
+    public static func defaultAgentID(hostName: String) -> String {
+        var id = ""
+        for character in hostName.lowercased() {
+            let keep = character.isASCII && (character.isLetter || character.isNumber)
+            if keep { id.append(character) } else if !id.isEmpty, id.last != "-" { id.append("-") }
+        }
+        while id.hasSuffix("-") { id.removeLast() }
+        return id.isEmpty ? "ergon" : id
+    }
+
+    /// True when `id` can name an agent: non-empty, only letters, digits, `.`, `_` and `-`
+    /// (it goes into container labels and Vast labels, where `:` separates fields).
+    public static func isValidAgentID(_ id: String) -> Bool {
+        !id.isEmpty && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    }
+
+    private static func build(
+        text: String, fileName: String, directory: String, environment: [String: String], hostName: String
+    ) throws(DocumentNode.Fault) -> ErgonConfig {
+        let paths = ConfigPaths(directory: directory, home: environment["HOME"])
+        guard let root = try DocumentNode.parse(text, environment: environment), !root.isNull else {
+            return ErgonConfig(source: fileName, agentID: defaultAgentID(hostName: hostName), dataDir: paths.defaultDataDir)
+        }
+        guard root.isMapping else {
+            throw root.fault(.wrongType, "expected a mapping of settings (\(topLevelKeys.joined(separator: ", "))), got \(root.shown)")
+        }
+        let fields = try root.fields(allowed: topLevelKeys, unavailable: notYetAvailable)
+        let agentID = try readAgentID(fields["agent"]) ?? defaultAgentID(hostName: hostName)
+        let mode = try readMode(fields["mode"])
+        let dataDir = try fields["data_dir"].map { node throws(DocumentNode.Fault) in try paths.resolve(node) } ?? paths.defaultDataDir
+        let queue = try fields["queue"].map { node throws(DocumentNode.Fault) in try readQueue(node, paths: paths) }
+        let logStore = try readLogStore(fields["logs"], paths: paths)
+        let scheduler = try readScheduler(fields["scheduler"])
+        let docker = try readDocker(fields["docker"], paths: paths)
+        return ErgonConfig(
+            source: fileName, agentID: agentID, mode: mode, dataDir: dataDir, queue: queue, logStore: logStore,
+            scheduler: scheduler, docker: docker)
+    }
+
+    private static func readAgentID(_ section: DocumentNode?) throws(DocumentNode.Fault) -> String? {
+        guard let section else { return nil }
+        guard let node = try section.fields(allowed: agentKeys)["id"] else { return nil }
+        let id = try node.nonEmptyString("an agent id such as gpu-box-1")
+        guard isValidAgentID(id) else {
+            throw node.fault(.invalidValue, "invalid agent id \(node.shown) (use only letters, digits, \".\", \"_\" and \"-\"; it goes into container labels)")
+        }
+        return id
+    }
+
+    private static func readMode(_ node: DocumentNode?) throws(DocumentNode.Fault) -> ErgonConfig.Mode {
+        guard let node else { return .docker }
+        let value = try node.nonEmptyString("docker")
+        switch value {
+        case ErgonConfig.Mode.docker.rawValue: return .docker
+        case ErgonConfig.Mode.vast.rawValue:
+            throw node.fault(.notAvailable, "vast mode is not available in this build yet (use mode: docker)")
+        default:
+            throw node.fault(.invalidValue, "unknown mode \(node.shown)" + KeySuggestion.hint(for: value, among: ["docker"]))
+        }
+    }
+
+    private static func readQueue(_ node: DocumentNode, paths: ConfigPaths) throws(DocumentNode.Fault) -> ErgonConfig.QueueLocation {
+        let value = try node.nonEmptyString("sqlite:PATH")
+        let accepted = "accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite"
+        if value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") {
+            throw node.fault(.notAvailable, "PostgreSQL queues are not available in this build yet (\(accepted))")
+        }
+        guard value.hasPrefix("sqlite:") else {
+            throw node.fault(.invalidValue, "unsupported queue \(node.shown) (\(accepted))")
+        }
+        var path = value.dropFirst("sqlite:".count)
+        if path.hasPrefix("//") { path = path.dropFirst(2) }  // sqlite:///abs/path, as in URLs
+        guard !path.isEmpty else { throw node.fault(.invalidValue, "sqlite: needs a file path (\(accepted))") }
+        return .sqlite(path: try paths.resolve(String(path), at: node))
+    }
+
+    private static func readLogStore(_ section: DocumentNode?, paths: ConfigPaths) throws(DocumentNode.Fault) -> ErgonConfig.LogStoreLocation? {
+        guard let section, let node = try section.fields(allowed: logsKeys)["store"] else { return nil }
+        let value = try node.nonEmptyString("file://DIR")
+        let accepted = "accepted: file://DIR, e.g. file:///var/lib/ergon/logs; leave it out for <data_dir>/logs"
+        if value.hasPrefix("s3://") {
+            throw node.fault(.notAvailable, "S3 log stores are not available in this build yet (\(accepted))")
+        }
+        guard value.hasPrefix("file://") else {
+            throw node.fault(.invalidValue, "unsupported log store \(node.shown) (\(accepted))")
+        }
+        let directory = value.dropFirst("file://".count)
+        guard !directory.isEmpty else { throw node.fault(.invalidValue, "file:// needs a directory (\(accepted))") }
+        return .file(directory: try paths.resolve(String(directory), at: node))
+    }
+
+    private static func readScheduler(_ section: DocumentNode?) throws(DocumentNode.Fault) -> ErgonConfig.Scheduler {
+        var scheduler = ErgonConfig.Scheduler()
+        guard let section else { return scheduler }
+        let fields = try section.fields(allowed: schedulerKeys)
+        if let node = fields["max_parallel_tasks"] { scheduler.maxParallelTasks = try node.int(atLeast: 1) }
+        if let node = fields["poll_interval"] { scheduler.pollInterval = try node.duration(positive: true) }
+        if let node = fields["default_timeout"] { scheduler.defaultTimeout = try node.duration(positive: true) }
+        if let node = fields["provisioning_timeout"] { scheduler.provisioningTimeout = try node.duration(positive: true) }
+        if let node = fields["ordering_grace"] { scheduler.orderingGrace = try node.duration(positive: false) }
+        if let node = fields["default_max_attempts"] { scheduler.defaultMaxAttempts = try node.int(atLeast: 1) }
+        return scheduler
+    }
+}

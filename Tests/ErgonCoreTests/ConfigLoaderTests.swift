@@ -1,0 +1,388 @@
+import Foundation
+import Testing
+
+@testable import ErgonCore
+
+/// Parses config text as `ergon.yaml` in `/etc/ergon`.
+private func parse(_ text: String, environment: [String: String] = [:]) throws(ConfigError) -> ErgonConfig {
+    try ConfigLoader.parse(text: text, fileName: "ergon.yaml", directory: "/etc/ergon", environment: environment,
+                           hostName: "GPU-Box_1.example.org")
+}
+
+/// The error loading `text` throws; records an issue when it loads.
+private func configError(_ text: String, environment: [String: String] = [:]) -> ConfigError? {
+    do {
+        _ = try parse(text, environment: environment)
+        Issue.record("expected an error for:\n\(text)")
+        return nil
+    } catch {
+        return error
+    }
+}
+
+@Suite("Config loading")
+struct ConfigLoaderTests {
+    @Test func emptyFileGivesTheEmbeddedDefaults() throws {
+        let config = try parse("")
+        #expect(config.source == "ergon.yaml")
+        #expect(config.agentID == "gpu-box-1-example-org")
+        #expect(config.mode == .docker)
+        #expect(config.dataDir == "/etc/ergon/.ergon")
+        #expect(config.queue == .sqlite(path: "/etc/ergon/.ergon/queue.sqlite"))
+        #expect(config.logStore == .file(directory: "/etc/ergon/.ergon/logs"))
+        #expect(config.scheduler.maxParallelTasks == 4)
+        #expect(config.scheduler.pollInterval == .seconds(5))
+        #expect(config.scheduler.defaultTimeout == .seconds(24 * 3600))
+        #expect(config.scheduler.provisioningTimeout == .seconds(1800))
+        #expect(config.scheduler.orderingGrace == .seconds(120))
+        #expect(config.scheduler.defaultMaxAttempts == 3)
+        #expect(config.docker == ErgonConfig.Docker())
+        #expect(config.docker.gpus == .none)
+    }
+
+    @Test func emptySectionsKeepTheDefaults() throws {
+        let config = try parse("agent:\nscheduler:\ndocker:\nlogs:\n")
+        #expect(config.agentID == "gpu-box-1-example-org")
+        #expect(config.scheduler == ErgonConfig.Scheduler())
+    }
+
+    @Test func everyKeyIsRead() throws {
+        let config = try parse("""
+            agent: {id: box.7_a}
+            mode: docker
+            data_dir: state
+            queue: sqlite:///var/lib/ergon/q.sqlite
+            logs: {store: "file://logs/here"}
+            scheduler:
+              max_parallel_tasks: 8
+              poll_interval: 1500ms
+              default_timeout: 1h30m
+              provisioning_timeout: 10m
+              ordering_grace: 0s
+              default_max_attempts: 5
+            docker:
+              socket: unix:///run/docker.sock
+              gpus: [0, "GPU-3a1b"]
+              volumes: ["/srv/models:/models:ro", "/scratch:/scratch"]
+              registries:
+                - {host: ghcr.io, username: bot, password: hunter2}
+              network: host
+            """)
+        #expect(config.agentID == "box.7_a")
+        #expect(config.dataDir == "/etc/ergon/state")
+        #expect(config.queue == .sqlite(path: "/var/lib/ergon/q.sqlite"))
+        #expect(config.logStore == .file(directory: "/etc/ergon/logs/here"))
+        #expect(config.scheduler.maxParallelTasks == 8)
+        #expect(config.scheduler.pollInterval == .milliseconds(1500))
+        #expect(config.scheduler.defaultTimeout == .seconds(5400))
+        #expect(config.scheduler.provisioningTimeout == .seconds(600))
+        #expect(config.scheduler.orderingGrace == .zero)
+        #expect(config.scheduler.defaultMaxAttempts == 5)
+        #expect(config.docker.socket == "/run/docker.sock")
+        #expect(config.docker.gpus == .devices(["0", "GPU-3a1b"]))
+        #expect(config.docker.volumes == ["/srv/models:/models:ro", "/scratch:/scratch"])
+        #expect(config.docker.registries == [.init(host: "ghcr.io", username: "bot", password: "hunter2")])
+        #expect(config.docker.network == "host")
+    }
+
+    @Test func queueAndLogsDefaultUnderAConfiguredDataDir() throws {
+        let config = try parse("data_dir: /srv/ergon/")
+        #expect(config.dataDir == "/srv/ergon")
+        #expect(config.queue == .sqlite(path: "/srv/ergon/queue.sqlite"))
+        #expect(config.logStore == .file(directory: "/srv/ergon/logs"))
+    }
+
+    @Test(arguments: [
+        ("gpus: all", ErgonConfig.GPUSelection.all),
+        ("gpus: none", .none),
+        ("gpus: []", .none),
+        ("gpus:", .none),
+        ("gpus: [1]", .devices(["1"])),
+    ])
+    func gpuSelection(line: String, expected: ErgonConfig.GPUSelection) throws {
+        #expect(try parse("docker:\n  \(line)").docker.gpus == expected)
+    }
+
+    @Test(arguments: [
+        ("data_dir: ../var/ergon", "/etc/var/ergon"),
+        ("data_dir: ./x/./y", "/etc/ergon/x/y"),
+        ("data_dir: ~/ergon", "/home/op/ergon"),
+        ("data_dir: /abs//dir", "/abs/dir"),
+    ])
+    func dataDirResolution(line: String, expected: String) throws {
+        #expect(try parse(line, environment: ["HOME": "/home/op"]).dataDir == expected)
+    }
+
+    @Test func tildeWithoutHomeIsAnError() {
+        #expect(configError("data_dir: ~/ergon")?.description
+            == "ergon.yaml: data_dir: cannot expand \"~\": HOME is not set to an absolute path (write an absolute path instead)")
+    }
+
+    @Test func relativeQueuePathResolvesAgainstTheConfigDirectory() throws {
+        #expect(try parse("queue: sqlite:q/queue.sqlite").queue == .sqlite(path: "/etc/ergon/q/queue.sqlite"))
+    }
+
+    @Test(arguments: [
+        ("GPU-Box_1.example.org", "gpu-box-1-example-org"),
+        ("worker07", "worker07"),
+        ("--Odd__Name--", "odd-name"),
+        ("", "ergon"),
+        ("ünïcode", "n-code"),
+    ])
+    func defaultAgentIDIsTheSanitizedHostName(host: String, expected: String) {
+        #expect(ConfigLoader.defaultAgentID(hostName: host) == expected)
+        #expect(ConfigLoader.isValidAgentID(ConfigLoader.defaultAgentID(hostName: host)))
+    }
+
+    // MARK: - Files
+
+    @Test func loadsAFileAndResolvesPathsNextToIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ergon-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ergon.yaml").path
+        try "agent: {id: a1}\nlogs: {store: \"file://logs\"}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try ConfigLoader.load(path: path, environment: [:], hostName: "h")
+        let root = directory.standardized.path
+        #expect(config.source == path)
+        #expect(config.agentID == "a1")
+        #expect(config.dataDir == root + "/.ergon")
+        #expect(config.logStore == .file(directory: root + "/logs"))
+    }
+
+    @Test func missingFileIsNamed() {
+        let path = "/nonexistent/\(UUID().uuidString)/ergon.yaml"
+        #expect(throws: ConfigError(kind: .noSuchFile, file: path, keyPath: "", problem: "no such file")) {
+            try ConfigLoader.load(path: path, environment: [:])
+        }
+        #expect(ConfigError(kind: .noSuchFile, file: path, keyPath: "", problem: "no such file").description == "\(path): no such file")
+    }
+
+    @Test func theExampleConfigLoadsAndDocumentsEveryKey() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("config.example.yaml").path
+        let config = try ConfigLoader.load(path: path, environment: ["GHCR_TOKEN": "t0ken"], hostName: "h")
+        #expect(config.agentID == "gpu-box-1")
+        #expect(config.docker.registries.first?.password == "t0ken")
+        #expect(config.docker.gpus == .all)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let keys = ConfigLoader.topLevelKeys + ConfigLoader.agentKeys + ConfigLoader.logsKeys + ConfigLoader.schedulerKeys
+            + ConfigLoader.dockerKeys + ConfigLoader.registryKeys
+        for key in keys {
+            #expect(text.contains("\(key):"), "config.example.yaml does not document \(key)")
+        }
+    }
+
+    // MARK: - Errors
+
+    /// One row per error class: the config text, the kind, the key path and the whole message.
+    static let errorCases: [(String, ConfigError.Kind, String, String)] = [
+        ("scheduler:\n  max_paralel_tasks: 4", .unknownKey, "scheduler.max_paralel_tasks",
+         "ergon.yaml: scheduler.max_paralel_tasks: unknown key (did you mean \"max_parallel_tasks\"?)"),
+        ("dockr:\n  network: host", .unknownKey, "dockr", "ergon.yaml: dockr: unknown key (did you mean \"docker\"?)"),
+        ("agent:\n  name: x", .unknownKey, "agent.name", "ergon.yaml: agent.name: unknown key (expected one of: id)"),
+        ("docker:\n  registries:\n    - {host: ghcr.io, usernme: u, password: p}", .unknownKey, "docker.registries[0].usernme",
+         "ergon.yaml: docker.registries[0].usernme: unknown key (did you mean \"username\"?)"),
+        ("scheduler:\n  max_parallel_tasks: many", .wrongType, "scheduler.max_parallel_tasks",
+         "ergon.yaml: scheduler.max_parallel_tasks: expected an integer, got \"many\""),
+        ("scheduler:\n  max_parallel_tasks: [1]", .wrongType, "scheduler.max_parallel_tasks",
+         "ergon.yaml: scheduler.max_parallel_tasks: expected an integer, got a list"),
+        ("scheduler:\n  max_parallel_tasks: 0", .invalidValue, "scheduler.max_parallel_tasks",
+         "ergon.yaml: scheduler.max_parallel_tasks: must be at least 1, got \"0\""),
+        ("scheduler:\n  default_max_attempts: -1", .invalidValue, "scheduler.default_max_attempts",
+         "ergon.yaml: scheduler.default_max_attempts: must be at least 1, got \"-1\""),
+        ("docker: [socket]", .wrongType, "docker", "ergon.yaml: docker: expected a mapping, got a list"),
+        ("agent: {id: {a: b}}", .wrongType, "agent.id", "ergon.yaml: agent.id: expected a string, got a mapping"),
+        ("- a\n- b", .wrongType, "",
+         "ergon.yaml: expected a mapping of settings (agent, mode, data_dir, queue, logs, scheduler, docker), got a list"),
+        ("scheduler:\n  poll_interval: 5 minutes", .invalidValue, "scheduler.poll_interval",
+         "ergon.yaml: scheduler.poll_interval: invalid duration \"5 minutes\" (expected a number of seconds or a duration like 90s, 10m, 2h, 1d or 1h30m)"),
+        ("scheduler:\n  default_timeout: -1h", .invalidValue, "scheduler.default_timeout",
+         "ergon.yaml: scheduler.default_timeout: invalid duration \"-1h\" (expected a number of seconds or a duration like 90s, 10m, 2h, 1d or 1h30m)"),
+        ("scheduler:\n  poll_interval: 0s", .invalidValue, "scheduler.poll_interval",
+         "ergon.yaml: scheduler.poll_interval: must be longer than zero, got \"0s\" (expected a number of seconds or a duration like 90s, 10m, 2h, 1d or 1h30m)"),
+        ("mode: vast", .notAvailable, "mode",
+         "ergon.yaml: mode: vast mode is not available in this build yet (use mode: docker)"),
+        ("mode: dokcer", .invalidValue, "mode", "ergon.yaml: mode: unknown mode \"dokcer\" (did you mean \"docker\"?)"),
+        ("vast_api:\n  api_key: k", .notAvailable, "vast_api",
+         "ergon.yaml: vast_api: vast mode is not available in this build yet (remove this section and use mode: docker)"),
+        ("queue: postgres://ergon@db/ergon", .notAvailable, "queue",
+         "ergon.yaml: queue: PostgreSQL queues are not available in this build yet (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite)"),
+        ("queue: redis://cache:6379", .invalidValue, "queue",
+         "ergon.yaml: queue: unsupported queue \"redis://cache:6379\" (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite)"),
+        ("queue: \"sqlite:\"", .invalidValue, "queue",
+         "ergon.yaml: queue: sqlite: needs a file path (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite)"),
+        ("logs:\n  store: s3://bucket/logs", .notAvailable, "logs.store",
+         "ergon.yaml: logs.store: S3 log stores are not available in this build yet (accepted: file://DIR, e.g. file:///var/lib/ergon/logs; leave it out for <data_dir>/logs)"),
+        ("logs:\n  store: /var/log/ergon", .invalidValue, "logs.store",
+         "ergon.yaml: logs.store: unsupported log store \"/var/log/ergon\" (accepted: file://DIR, e.g. file:///var/lib/ergon/logs; leave it out for <data_dir>/logs)"),
+        ("agent:\n  id: \"gpu:1\"", .invalidValue, "agent.id",
+         "ergon.yaml: agent.id: invalid agent id \"gpu:1\" (use only letters, digits, \".\", \"_\" and \"-\"; it goes into container labels)"),
+        ("agent:\n  id: \"\"", .invalidValue, "agent.id", "ergon.yaml: agent.id: is empty (expected an agent id such as gpu-box-1)"),
+        ("docker:\n  volumes: [\"models:/models\"]", .invalidValue, "docker.volumes[0]",
+         "ergon.yaml: docker.volumes[0]: the host path of \"models:/models\" is not absolute (expected HOST:CONTAINER or HOST:CONTAINER:ro|rw with absolute paths, e.g. /srv/models:/models:ro)"),
+        ("docker:\n  volumes: [\"/a:/b\", \"/srv:srv\"]", .invalidValue, "docker.volumes[1]",
+         "ergon.yaml: docker.volumes[1]: the container path of \"/srv:srv\" is not absolute (expected HOST:CONTAINER or HOST:CONTAINER:ro|rw with absolute paths, e.g. /srv/models:/models:ro)"),
+        ("docker:\n  volumes: [\"/a:/b:rx\"]", .invalidValue, "docker.volumes[0]",
+         "ergon.yaml: docker.volumes[0]: the mount mode of \"/a:/b:rx\" is neither ro nor rw (expected HOST:CONTAINER or HOST:CONTAINER:ro|rw with absolute paths, e.g. /srv/models:/models:ro)"),
+        ("docker:\n  volumes: [\"/a\"]", .invalidValue, "docker.volumes[0]",
+         "ergon.yaml: docker.volumes[0]: invalid volume \"/a\" (expected HOST:CONTAINER or HOST:CONTAINER:ro|rw with absolute paths, e.g. /srv/models:/models:ro)"),
+        ("docker:\n  volumes: /a:/b", .wrongType, "docker.volumes", "ergon.yaml: docker.volumes: expected a list, got \"/a:/b\""),
+        ("docker:\n  gpus: some", .invalidValue, "docker.gpus",
+         "ergon.yaml: docker.gpus: invalid GPU selection \"some\" (expected \"all\", a list of device ids such as [0, 1] or [GPU-3a1b…], or nothing for no GPU)"),
+        ("docker:\n  gpus: [0, 0]", .invalidValue, "docker.gpus[1]", "ergon.yaml: docker.gpus[1]: device \"0\" is listed twice"),
+        ("docker:\n  network: hots", .invalidValue, "docker.network",
+         "ergon.yaml: docker.network: unknown network mode \"hots\" (did you mean \"host\"?)"),
+        ("docker:\n  socket: tcp://127.0.0.1:2375", .invalidValue, "docker.socket",
+         "ergon.yaml: docker.socket: unsupported socket \"tcp://127.0.0.1:2375\" (expected the path of the engine's unix socket, e.g. /var/run/docker.sock or unix:///var/run/docker.sock)"),
+        ("docker:\n  registries:\n    - {host: ghcr.io, username: u}", .missingKey, "docker.registries[0].password",
+         "ergon.yaml: docker.registries[0].password: missing (write password: ${VARIABLE} to read it from the environment)"),
+        ("docker:\n  registries:\n    - {host: \"https://ghcr.io\", username: u, password: p}", .invalidValue,
+         "docker.registries[0].host",
+         "ergon.yaml: docker.registries[0].host: invalid registry host \"https://ghcr.io\" (expected a host such as ghcr.io or registry.example.org:5000, without scheme or path)"),
+    ]
+
+    @Test(arguments: errorCases)
+    func errorsNameTheFileAndKeyPath(text: String, kind: ConfigError.Kind, keyPath: String, message: String) throws {
+        let error = try #require(configError(text))
+        #expect(error.kind == kind)
+        #expect(error.file == "ergon.yaml")
+        #expect(error.keyPath == keyPath)
+        #expect(error.description == message)
+    }
+
+    @Test(arguments: [
+        ("agent:\n  id: a\n   bad: indent", 3),
+        ("scheduler: {max_parallel_tasks: 4\n", 2),
+        ("mode: docker\nmode: docker\n", 1),
+    ])
+    func syntaxErrorsNameTheLine(text: String, line: Int) throws {
+        let error = try #require(configError(text))
+        #expect(error.kind == .syntax)
+        #expect(error.line == line)
+        #expect(error.description.hasPrefix("ergon.yaml: line \(line): "))
+    }
+
+    @Test func duplicateKeysAreNamed() throws {
+        let error = try #require(configError("mode: docker\nmode: docker\n"))
+        #expect(error.description == "ergon.yaml: line 1: duplicate key \"mode\" in one mapping")
+    }
+
+    // MARK: - Environment substitution
+
+    @Test func substitutesVariablesWithDefaultsAndEscapes() throws {
+        let config = try parse("""
+            agent: {id: "${AGENT}"}
+            scheduler:
+              max_parallel_tasks: ${SLOTS}
+              poll_interval: ${POLL:-30s}
+            docker:
+              registries:
+                - {host: ghcr.io, username: "${USER:-bot}", password: "${TOKEN}"}
+                - {host: docker.io, username: me, password: "pa$$word$"}
+            """, environment: ["AGENT": "box-2", "SLOTS": "8", "TOKEN": "s3cr3t", "USER": ""])
+        #expect(config.agentID == "box-2")
+        #expect(config.scheduler.maxParallelTasks == 8)
+        #expect(config.scheduler.pollInterval == .seconds(30))
+        #expect(config.docker.registries[0] == .init(host: "ghcr.io", username: "bot", password: "s3cr3t"))
+        #expect(config.docker.registries[1].password == "pa$word$")
+    }
+
+    @Test func anUnsetVariableNamesTheKeyAndTheVariable() throws {
+        let error = try #require(configError("docker:\n  registries:\n    - {host: ghcr.io, username: u, password: \"${GHCR_TOKEN}\"}"))
+        #expect(error.kind == .missingVariable)
+        #expect(error.keyPath == "docker.registries[0].password")
+        #expect(error.description
+            == "ergon.yaml: docker.registries[0].password: environment variable GHCR_TOKEN is not set (set it, or give a default with ${GHCR_TOKEN:-value})")
+    }
+
+    @Test(arguments: [
+        ("agent: {id: \"${AGENT_ID}\"}", ["AGENT_ID": "Xyzzy:42"], "agent.id"),
+        ("scheduler: {max_parallel_tasks: \"${SLOTS}\"}", ["SLOTS": "Xyzzy-42"], "scheduler.max_parallel_tasks"),
+        ("scheduler: {poll_interval: \"${POLL}\"}", ["POLL": "Xyzzy-42"], "scheduler.poll_interval"),
+        ("queue: \"${QUEUE_URL}\"", ["QUEUE_URL": "redis://u:Xyzzy-42@db/e"], "queue"),
+        ("docker: {gpus: \"${GPUS}\"}", ["GPUS": "Xyzzy-42"], "docker.gpus"),
+    ])
+    func substitutedValuesAreNeverEchoed(text: String, environment: [String: String], keyPath: String) throws {
+        let error = try #require(configError(text, environment: environment))
+        #expect(error.keyPath == keyPath)
+        #expect(!error.description.contains("Xyzzy"), "leaked: \(error.description)")
+        #expect(error.description.contains("\"${") && error.description.contains("(value from the environment not shown)"))
+    }
+
+    @Test func aBadReferenceIsAnError() throws {
+        let error = try #require(configError("agent: {id: \"${AGENT\"}"))
+        #expect(error.description == "ergon.yaml: agent.id: \"${\" has no closing \"}\" (write $$ for a literal dollar sign)")
+    }
+}
+
+@Suite("Config value parsing: durations, substitution, key suggestions")
+struct ConfigLoaderValueTests {
+    @Test(arguments: [
+        ("90s", 90.0), ("10m", 600), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("1d2h3m4s", 93784),
+        ("1h 30m", 5400), ("90", 90), ("1.5", 1.5), ("0", 0), ("0s", 0), ("500ms", 0.5), ("1m500ms", 60.5),
+        ("1.5h", 5400), (" 45s ", 45),
+    ])
+    func validDurations(text: String, seconds: Double) throws {
+        #expect(DurationParser.seconds(text) == seconds)
+        let duration = try #require(DurationParser.parse(text))
+        #expect(duration == .milliseconds(Int64((seconds * 1000).rounded())))
+    }
+
+    @Test(arguments: [
+        "", "  ", "-5s", "-5", "+5s", "5x", "m", "s10", "1.5.2s", "30m1h", "1h1h", "abc", "5 minutes", "1e3", "nan",
+        "inf", ".5s", "5.s", "1h-30m", "1:30", "99999999999d", "5S",
+    ])
+    func invalidDurations(text: String) {
+        #expect(DurationParser.parse(text) == nil)
+    }
+
+    @Test(arguments: [
+        ("plain", [:], "plain"),
+        ("a${X}b", ["X": "1"], "a1b"),
+        ("${X}${Y}", ["X": "1", "Y": "2"], "12"),
+        ("${X:-fallback}", [:], "fallback"),
+        ("${X:-fallback}", ["X": ""], "fallback"),
+        ("${X:-fallback}", ["X": "set"], "set"),
+        ("${X:-}", [:], ""),
+        ("${X}", ["X": ""], ""),
+        ("$$X", [:], "$X"),
+        ("$${X}", [:], "${X}"),
+        ("cost $5 and $", [:], "cost $5 and $"),
+        ("${_A1}", ["_A1": "ok"], "ok"),
+    ] as [(String, [String: String], String)])
+    func substitution(text: String, environment: [String: String], expected: String) throws {
+        #expect(try EnvironmentSubstitution.apply(text, environment: environment) == expected)
+    }
+
+    @Test(arguments: [
+        ("${X}", EnvironmentSubstitution.Failure.undefinedVariable("X")),
+        ("a ${MISSING:x}", .invalidName("MISSING:x")),
+        ("${1X}", .invalidName("1X")),
+        ("${}", .invalidName("")),
+        ("${X", .unterminated),
+    ])
+    func substitutionFailures(text: String, failure: EnvironmentSubstitution.Failure) {
+        #expect(throws: failure) { try EnvironmentSubstitution.apply(text, environment: [:]) }
+    }
+
+    @Test(arguments: [
+        ("max_paralel_tasks", "max_parallel_tasks"),
+        ("pollInterval", "poll_interval"),
+        ("poll-interval", "poll_interval"),
+        ("DOCKER", "docker"),
+        ("comand", "command"),
+        ("workdir", "work_dir"),
+        ("imgae", "image"),
+    ] as [(String, String?)])
+    func suggestsTheClosestKey(key: String, expected: String?) {
+        let candidates = ConfigLoader.schedulerKeys + ConfigLoader.topLevelKeys + WorkflowLoader.taskKeys
+        #expect(KeySuggestion.closest(to: key, among: candidates) == expected)
+    }
+
+    @Test(arguments: ["zzzzzz", "gpu_memory_limit", "x"])
+    func suggestsNothingForUnrelatedKeys(key: String) {
+        #expect(KeySuggestion.closest(to: key, among: WorkflowLoader.taskKeys) == nil)
+        #expect(KeySuggestion.hint(for: key, among: ["a", "b"]) == " (expected one of: a, b)")
+    }
+}
