@@ -313,3 +313,33 @@ struct WorkflowRulesTests {
         #expect(try WorkflowGraph(tasks).order == ["init", "htr", "export"])
     }
 }
+
+@Suite("Reconciler claims with launches in flight")
+struct ReconcilerLaunchingTests {
+    @Test("a launch in flight takes its slot and its GPU even before its claim shows as held")
+    func inFlightLaunchesCount() {
+        var policy = ReconcilerPolicy(
+            maxParallelTasks: 2, defaultTimeout: 3600, provisioningTimeout: 600, orderingGrace: 120, gpus: ["0", "1"])
+        policy.claiming = true
+        let flying = ReconcilerTests.task("flying", state: .pending, gpu: true)
+        let next = ReconcilerTests.task("next", state: .pending, gpu: true, seq: 2)
+        let last = ReconcilerTests.task("last", state: .pending, seq: 3)
+        let snapshot = ReconcilerSnapshot(
+            held: [], pending: [flying, next, last], listing: [], busy: [flying.id],
+            launching: [InFlightLaunch(taskID: flying.id, gpu: "0")])
+        let actions = Reconciler.decide(snapshot, now: ReconcilerTests.t0, policy: policy)
+        #expect(actions == [.launch(taskID: next.id, gpu: "1")])
+    }
+
+    @Test("a launch already held is not counted twice")
+    func heldAndLaunching() {
+        let policy = ReconcilerPolicy(
+            maxParallelTasks: 2, defaultTimeout: 3600, provisioningTimeout: 600, orderingGrace: 120, gpus: [])
+        let held = ReconcilerTests.held(ReconcilerTests.task(), phase: .ordering, instanceID: nil, startedAt: nil)
+        let other = ReconcilerTests.task("other", state: .pending, seq: 2)
+        let snapshot = ReconcilerSnapshot(
+            held: [held], pending: [other], listing: [], busy: [held.task.id],
+            launching: [InFlightLaunch(taskID: held.task.id, gpu: nil)])
+        #expect(Reconciler.decide(snapshot, now: ReconcilerTests.t0, policy: policy) == [.launch(taskID: other.id, gpu: nil)])
+    }
+}

@@ -106,8 +106,11 @@ public enum Reconciler {
     /// Pending tasks to claim, within the free slots and GPUs.
     static func claims(_ snapshot: ReconcilerSnapshot, policy: ReconcilerPolicy) -> [SchedulerAction] {
         guard policy.claiming else { return [] }
-        var slots = policy.maxParallelTasks - snapshot.held.count
-        var freeGPUs = policy.gpus.filter { gpu in !snapshot.held.contains { $0.attempt.gpu == gpu } }
+        // A launch in flight may already be held or not yet: count each task once.
+        let occupying = Set(snapshot.held.map(\.task.id)).union(snapshot.launching.map(\.taskID))
+        var slots = policy.maxParallelTasks - occupying.count
+        let usedGPUs = Set(snapshot.held.compactMap(\.attempt.gpu)).union(snapshot.launching.compactMap(\.gpu))
+        var freeGPUs = policy.gpus.filter { !usedGPUs.contains($0) }
         var actions: [SchedulerAction] = []
         for task in snapshot.pending where slots > 0 && !snapshot.busy.contains(task.id) {
             if task.spec.gpu {

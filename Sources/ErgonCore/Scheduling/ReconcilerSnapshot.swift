@@ -13,15 +13,29 @@ public struct ReconcilerSnapshot: Equatable, Sendable {
     public var busy: Set<UUID>
     /// Workflows that ended and still have resources in the backend.
     public var workflowsToCleanUp: [WorkflowRecord]
+    /// Launches decided by earlier ticks whose claim may not show in `held` yet; they take a
+    /// slot (and their GPU) all the same.
+    public var launching: [InFlightLaunch]
 
     public init(
         held: [HeldTask], pending: [TaskRecord], listing: [BackendInstance]?, busy: Set<UUID> = [],
-        workflowsToCleanUp: [WorkflowRecord] = []
+        workflowsToCleanUp: [WorkflowRecord] = [], launching: [InFlightLaunch] = []
     ) {
         self.held = held
         self.pending = pending
         self.listing = listing
         self.busy = busy
         self.workflowsToCleanUp = workflowsToCleanUp
+        self.launching = launching
+    }
+}
+
+/// A launch the scheduler started and has not seen held yet.
+public struct InFlightLaunch: Equatable, Hashable, Sendable {
+    public var taskID: UUID
+    public var gpu: String?
+    public init(taskID: UUID, gpu: String?) {
+        self.taskID = taskID
+        self.gpu = gpu
     }
 }

@@ -39,6 +39,12 @@ extension Scheduler {
         var attempt = held.attempt
         logger.info("launching \(task.spec.slug) (\(task.id.uuidString.lowercased())) attempt \(attempt.number)")
         do {
+            // Running without the files a task asked for would be a silent wrong result.
+            guard task.spec.resources.isEmpty else {
+                throw UnsupportedTaskField(
+                    reason: "this agent cannot fetch task resources yet (\(task.spec.resources.count) listed); "
+                        + "remove `resources` or fetch the files in the task's command")
+            }
             guard let workflow = try await queue.workflow(task.workflowID) else {
                 throw QueueError(.notFound, "workflow \(task.workflowID) of task \(task.spec.slug) is missing")
             }
@@ -67,9 +73,14 @@ extension Scheduler {
             logger.error("launch of \(task.spec.slug) attempt \(attempt.number) failed: \(message)")
             // The backend may have recorded an instance before failing: read it back.
             let current = try await queue.attempts(of: task.id).last { $0.number == attempt.number } ?? attempt
-            let outcome: AttemptOutcome =
-                (error as? BackendError)?.kind == .imageUnavailable
-                ? .unrecoverable(reason: message) : .systemError(reason: "launch failed: \(message)")
+            let outcome: AttemptOutcome
+            if let unsupported = error as? UnsupportedTaskField {
+                outcome = .unrecoverable(reason: unsupported.reason)
+            } else if (error as? BackendError)?.kind == .imageUnavailable {
+                outcome = .unrecoverable(reason: message)
+            } else {
+                outcome = .systemError(reason: "launch failed: \(message)")
+            }
             try await finish(HeldTask(task: task, attempt: current), instanceID: current.instanceID, outcome: outcome)
         }
     }
@@ -168,4 +179,10 @@ extension Scheduler {
             logger.warning("shipping the log of task \(attempt.taskID.uuidString.lowercased()) failed; the spool keeps it: \(error)")
         }
     }
+}
+
+/// A task asks for something this agent cannot do; no retry can help.
+struct UnsupportedTaskField: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
 }

@@ -22,6 +22,12 @@ public actor Scheduler: Service {
     public nonisolated let wake = WakeSignal()
     private nonisolated let draining = Mutex(false)
     private var busy: Set<UUID> = []
+    /// Subjects whose action completed while a tick was reading: that tick's records of them
+    /// may predate the action, so it leaves them to the next tick.
+    private var completedDuringPlan: Set<UUID> = []
+    /// Launches started and not yet finished, plus those finished during the current plan.
+    private var launching: [UUID: InFlightLaunch] = [:]
+    private var launchedDuringPlan: [UUID: InFlightLaunch] = [:]
     private var ticks = 0
 
     /// A scheduler for `config`, with the GPUs already resolved (docker mode).
@@ -55,12 +61,14 @@ public actor Scheduler: Service {
     public func run() async throws {
         try await backend.prepare()
         logger.info("agent \(agentID) started", metadata: ["backend": "\(backend.name)"])
+        // Before the first tick reads the queue: a submit after this point wakes the loop.
+        let baseline = wakeupFile.stamp()
         await withDiscardingTaskGroup { sources in
             sources.addTask { [backend, wake] in
                 for await _ in backend.changes() { wake.signal() }
             }
             sources.addTask { [wakeupFile, wake] in
-                await wakeupFile.watch { wake.signal() }
+                await wakeupFile.watch(from: baseline) { wake.signal() }
             }
             await withDiscardingTaskGroup { actions in
                 await withGracefulShutdownHandler {
@@ -83,6 +91,8 @@ public actor Scheduler: Service {
     /// Runs one tick's reconciliation and returns the actions to start, each marked busy.
     func plan() async -> [(SchedulerAction, HeldTask?)] {
         ticks += 1
+        completedDuringPlan = []
+        launchedDuringPlan = [:]
         let listing: [BackendInstance]
         do {
             listing = try await backend.list()
@@ -99,7 +109,9 @@ public actor Scheduler: Service {
             let pending = policy.claiming ? try await queue.pendingTasks(limit: policy.maxParallelTasks + 64) : []
             let cleanups = try await queue.workflowsToCleanUp()
             snapshot = ReconcilerSnapshot(
-                held: held, pending: pending, listing: listing, busy: busy, workflowsToCleanUp: cleanups)
+                held: held, pending: pending, listing: listing, busy: busy.union(completedDuringPlan),
+                workflowsToCleanUp: cleanups,
+                launching: Array(launching.merging(launchedDuringPlan) { a, _ in a }.values))
         } catch {
             logger.error("reading the queue failed; skipping this tick: \(error)")
             return []
@@ -108,6 +120,9 @@ public actor Scheduler: Service {
         let actions = Reconciler.decide(snapshot, now: now(), policy: policy)
         return actions.map { action in
             if let subject = action.subject { busy.insert(subject) }
+            if case .launch(let taskID, let gpu) = action {
+                launching[taskID] = InFlightLaunch(taskID: taskID, gpu: gpu)
+            }
             return (action, action.subject.flatMap { byTask[$0] })
         }
     }
@@ -119,7 +134,13 @@ public actor Scheduler: Service {
         } catch {
             logger.error("\(action.label) failed: \(error)")
         }
-        if let subject = action.subject { busy.remove(subject) }
+        if let subject = action.subject {
+            busy.remove(subject)
+            completedDuringPlan.insert(subject)
+        }
+        if case .launch(let taskID, _) = action, let launch = launching.removeValue(forKey: taskID) {
+            launchedDuringPlan[taskID] = launch
+        }
         if action.changesQueue { wake.signal() }
     }
 }

@@ -24,8 +24,9 @@ public enum SchedulerAction: Equatable, Sendable {
             return id
         case .cleanUp(let id):
             return id
-        case .destroyOrphan:
-            return nil
+        case .destroyOrphan(let instance):
+            // The reconciler skips instances whose label's task is busy, so one destroy at a time.
+            return instance.label?.taskID
         }
     }
 }

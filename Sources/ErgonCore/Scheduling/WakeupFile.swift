@@ -23,15 +23,19 @@ public struct WakeupFile: Sendable {
     }
 
     /// The file's modification time in nanoseconds, or nil when it does not exist.
-    func stamp() -> Int64? {
+    public func stamp() -> Int64? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 
-    /// Calls `onChange` each time the file changes, checking every `interval`, until cancelled.
-    public func watch(every interval: Duration = .milliseconds(100), onChange: @Sendable () -> Void) async {
-        var last = stamp()
+    /// Calls `onChange` each time the file differs from `baseline` (then from its last seen
+    /// state), checking every `interval`, until cancelled. Take the baseline with `stamp()`
+    /// before reading the queue, so a touch in between is not missed.
+    public func watch(
+        from baseline: Int64?, every interval: Duration = .milliseconds(100), onChange: @Sendable () -> Void
+    ) async {
+        var last = baseline
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             let now = stamp()
