@@ -1,2 +1,4 @@
 import ErgonCLI
-ErgonCommand.main()
+import Foundation
+
+exit(await ErgonCommand.runMain())

@@ -1,0 +1,33 @@
+import ArgumentParser
+import ErgonCore
+import Foundation
+
+/// `ergon config`: configuration tools.
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Check configuration files.", subcommands: [Check.self])
+
+    /// `ergon config check FILE`: validates a configuration; exit 0 when valid, 2 otherwise.
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a configuration file (exit 0 when valid, 2 otherwise).")
+
+        @Argument(help: "The configuration file.")
+        var file: String
+
+        func run() async throws {
+            var option = ConfigOption()
+            option.config = file
+            let config = try option.load(quiet: true)
+            print("\(file): OK")
+            print("  agent.id       \(config.agentID)")
+            print("  mode           \(config.mode.rawValue)")
+            print("  data_dir       \(config.dataDir)")
+            print("  queue          \(config.queue)")
+            print("  logs.store     \(config.logStore)")
+            print("  docker.socket  \(config.docker.socket)")
+            print("  parallel tasks \(config.scheduler.maxParallelTasks), poll every \(Reconciler.format(config.scheduler.pollInterval.seconds)), default timeout \(Reconciler.format(config.scheduler.defaultTimeout.seconds))")
+        }
+    }
+}
+

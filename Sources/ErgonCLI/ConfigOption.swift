@@ -1,0 +1,55 @@
+import ArgumentParser
+import ErgonCore
+import ErgonSQLite
+import Foundation
+
+/// `--config FILE`, shared by every command that reads the configuration.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The configuration file (default: ergon.yaml in the current directory).")
+    var config: String = "ergon.yaml"
+
+    /// Loads and validates the configuration, saying on standard error which file it read.
+    func load(quiet: Bool = false) throws -> ErgonConfig {
+        let path = config
+        guard FileManager.default.fileExists(atPath: path) else {
+            let hint = path == "ergon.yaml"
+                ? " in \(FileManager.default.currentDirectoryPath); pass --config FILE, or start from config.example.yaml"
+                : ""
+            throw UserError("\(path): no such configuration file\(hint)")
+        }
+        do {
+            let loaded = try ConfigLoader.load(path: path, environment: ProcessInfo.processInfo.environment)
+            if !quiet { FileHandle.standardError.write(Data("ergon: using config \(path)\n".utf8)) }
+            return loaded
+        } catch {
+            throw UserError(error.description)
+        }
+    }
+}
+
+extension ErgonConfig {
+    /// Opens the queue this configuration names.
+    func openQueue() throws -> any TaskQueue {
+        switch queue {
+        case .sqlite(let path):
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                return try SQLiteTaskQueue(path: path, wakeupFile: wakeupFile)
+            } catch let error as QueueError {
+                throw error.forCLI
+            } catch let error as SQLiteQueueError {
+                throw EnvironmentError(error.description)  // already names the file
+            } catch {
+                throw EnvironmentError("cannot open the queue \(self.queue): \(error)")
+            }
+        }
+    }
+
+    /// Opens the log store this configuration names.
+    func openLogStore() -> any LogStore {
+        switch logStore {
+        case .file(let directory): return FileLogStore(directory: directory)
+        }
+    }
+}

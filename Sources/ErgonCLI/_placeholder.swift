@@ -1,2 +1,0 @@
-import ArgumentParser
-public struct ErgonCommand: ParsableCommand { public init() {} }
