@@ -40,6 +40,23 @@ struct AgentEndToEndTests {
         try await agent.stop()
     }
 
+    @Test("exits are noticed from the engine's events: a chain runs far faster than its poll interval")
+    func exitsWakeTheLoop() async throws {
+        let agent = try AgentHarness(poll: .seconds(60))
+        agent.start()
+        let started = ContinuousClock.now
+        let tasks = try await agent.submit("w", [
+            TaskSpec(slug: "one", image: image, command: .shell("echo 1")),
+            TaskSpec(slug: "two", image: image, command: .shell("echo 2"), parents: ["one"]),
+            TaskSpec(slug: "three", image: image, command: .shell("echo 3"), parents: ["two"]),
+        ])
+        let last = try await agent.waitEnded(tasks["three"]!.id, timeout: .seconds(50))
+        #expect(last.state == .completed)
+        // Three exits and three releases, each of which would cost a 60 s poll without wake-ups.
+        #expect(ContinuousClock.now - started < .seconds(50))
+        try await agent.stop()
+    }
+
     @Test("a non-zero exit fails the task with its code and cancels its descendants")
     func failure() async throws {
         let agent = try AgentHarness()

@@ -26,6 +26,9 @@ public actor Scheduler: Service {
     /// may predate the action, so it leaves them to the next tick.
     private var completedDuringPlan: Set<UUID> = []
     /// Launches started and not yet finished, plus those finished during the current plan.
+    /// Busy subjects a tick had to skip: when their action completes, the loop ticks again so
+    /// whatever woke that tick (an exit, a cancel) is not left to the poll interval.
+    private var skippedWhileBusy: Set<UUID> = []
     private var launching: [UUID: InFlightLaunch] = [:]
     private var launchedDuringPlan: [UUID: InFlightLaunch] = [:]
     private var ticks = 0
@@ -116,8 +119,10 @@ public actor Scheduler: Service {
             logger.error("reading the queue failed; skipping this tick: \(error)")
             return []
         }
+        skippedWhileBusy.formUnion(snapshot.busy)
         let byTask = Dictionary(snapshot.held.map { ($0.task.id, $0) }, uniquingKeysWith: { a, _ in a })
         let actions = Reconciler.decide(snapshot, now: now(), policy: policy)
+        logger.trace("tick \(ticks): \(snapshot.held.count) held, \(snapshot.pending.count) pending, \(listing.count) listed, \(actions.count) action(s)")
         return actions.map { action in
             if let subject = action.subject { busy.insert(subject) }
             if case .launch(let taskID, let gpu) = action {
@@ -129,19 +134,23 @@ public actor Scheduler: Service {
 
     /// Performs one action, then frees its subject.
     func execute(_ action: SchedulerAction, held: HeldTask?) async {
+        let started = ContinuousClock.now
+        defer { logger.trace("\(action.label) took \(ContinuousClock.now - started)") }
         do {
             try await perform(action, held: held)
         } catch {
             logger.error("\(action.label) failed: \(error)")
         }
+        var tickAgain = action.changesQueue
         if let subject = action.subject {
             busy.remove(subject)
             completedDuringPlan.insert(subject)
+            if skippedWhileBusy.remove(subject) != nil { tickAgain = true }
         }
         if case .launch(let taskID, _) = action, let launch = launching.removeValue(forKey: taskID) {
             launchedDuringPlan[taskID] = launch
         }
-        if action.changesQueue { wake.signal() }
+        if tickAgain { wake.signal() }
     }
 }
 
