@@ -57,6 +57,30 @@ struct AgentEndToEndTests {
         try await agent.stop()
     }
 
+    @Test("workflow volumes are shared between tasks and removed when the workflow ends")
+    func workflowVolumes() async throws {
+        let agent = try AgentHarness()
+        agent.start()
+        let mount = [VolumeMount(name: "scratch", dest: "/scratch")]
+        let tasks = try await agent.submit("nosana-like", [
+            TaskSpec(slug: "write", image: image, command: .shell("echo shared > /scratch/file"), volumes: mount),
+            TaskSpec(slug: "read", image: image, command: .shell("cat /scratch/file"), parents: ["write"], volumes: mount),
+        ], volumes: ["scratch"])
+        let read = try await agent.waitEnded(tasks["read"]!.id)
+        #expect(read.state == .completed)
+        #expect(try await agent.log(read.id) == "shared\n")
+        let name = DockerBackend.volumeName(workflowID: read.workflowID, name: "scratch")
+        let deadline = ContinuousClock.now + .seconds(30)
+        var present = true
+        while present, ContinuousClock.now < deadline {
+            present = DockerTestEngine.get("/volumes/\(name)", socketPath: DockerTestEngine.socketPath)?.status == 200
+            if present { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(!present, "volume \(name) should be removed once the workflow ended")
+        #expect(try await agent.queue.workflowsToCleanUp().isEmpty)
+        try await agent.stop()
+    }
+
     @Test("a non-zero exit fails the task with its code and cancels its descendants")
     func failure() async throws {
         let agent = try AgentHarness()

@@ -233,4 +233,71 @@ struct AgentProcessTests {
             #expect(agent.terminationStatus == 0)
         }
     }
+
+    @Test("tasks logs --follow streams a running task's log to its last line and ends with it; tasks show lists its attempt")
+    func followLogs() async throws {
+        let dir = try CLITests.directory()
+        let config = try CLITests.config(in: dir, agent: "follow-\(UUID().uuidString.prefix(6).lowercased())", poll: "1s")
+        let agent = try ErgonBinary.start(["agent", "--config", config], logFile: dir + "/agent.log")
+        defer { agent.terminate(); agent.waitUntilExit() }
+        let file = dir + "/wf.yaml"
+        try CLITests.write("""
+            name: w
+            tasks:
+              - slug: ticker
+                image: "\(DockerTestEngine.image)"
+                command: "for i in 1 2 3 4 5 6; do echo line $i; sleep 0.5; done; printf 'no newline at the end'"
+            """, to: file)
+        let submitted = try ErgonBinary.run(["submit", file, "--json", "--config", config])
+        let json = try JSONSerialization.jsonObject(with: Data(submitted.stdout.utf8)) as? [String: Any]
+        let id = try #require((json?["tasks"] as? [[String: Any]])?.first?["id"] as? String)
+        // Started before the task runs: it waits for the first attempt, then follows it.
+        let follow = try ErgonBinary.run(["tasks", "logs", id, "--follow", "--config", config])
+        #expect(follow.status == 0)
+        #expect(follow.stdout == (1...6).map { "line \($0)\n" }.joined() + "no newline at the end")
+        let show = try ErgonBinary.run(["tasks", "show", String(id.prefix(8)), "--json", "--config", config])
+        let detail = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
+        #expect((detail?["task"] as? [String: Any])?["state"] as? String == "completed")
+        let attempts = detail?["attempts"] as? [[String: Any]]
+        #expect(attempts?.count == 1)
+        #expect(attempts?.first?["phase"] as? String == "done")
+        #expect((attempts?.first?["log"] as? String)?.hasSuffix("/1.log") == true)
+    }
+
+    @Test("instances list shows this agent's containers; destroy refuses a live task's without --force and removes an orphan")
+    func instances() async throws {
+        let dir = try CLITests.directory()
+        let agentID = "inst-\(UUID().uuidString.prefix(6).lowercased())"
+        let config = try CLITests.config(in: dir, agent: agentID, poll: "1s")
+        let file = dir + "/wf.yaml"
+        try CLITests.write("name: w\ntasks:\n  - {slug: sleeper, image: \"\(DockerTestEngine.image)\", command: \"sleep 60\"}\n", to: file)
+        #expect(try ErgonBinary.run(["submit", file, "--config", config]).status == 0)
+        let agent = try ErgonBinary.start(["agent", "--config", config], logFile: dir + "/agent.log")
+        let queue = try SQLiteTaskQueue(path: dir + "/data/queue.sqlite")
+        var containerID: String?
+        let deadline = ContinuousClock.now + .seconds(30)
+        while containerID == nil, ContinuousClock.now < deadline {
+            if let task = try await queue.tasks(.all).first {
+                containerID = try await queue.attempts(of: task.id).last?.instanceID
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let id = try #require(containerID)
+        // Stop the agent (drain): the container keeps running and stays claimed.
+        agent.terminate()
+        agent.waitUntilExit()
+        let listed = try ErgonBinary.run(["instances", "list", "--json", "--config", config])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let rows = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]
+        #expect(rows?.count == 1)
+        #expect(rows?.first?["id"] as? String == id)
+        #expect(rows?.first?["slug"] as? String == "sleeper")
+        let refused = try ErgonBinary.run(["instances", "destroy", String(id.prefix(12)), "--config", config])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("sleeper") && refused.stderr.contains("--force"))
+        let forced = try ErgonBinary.run(["instances", "destroy", String(id.prefix(12)), "--force", "--config", config])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let after = try ErgonBinary.run(["instances", "list", "--json", "--config", config])
+        #expect((try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [Any])?.isEmpty == true)
+    }
 }
