@@ -224,24 +224,30 @@ public final class SQLiteTaskQueue: TaskQueue {
 
     /// Cancels a task: not yet running → `stopped` at once; running → `stopping`.
     public func cancel(taskID: UUID, at now: Date) async throws -> TaskRecord {
-        try await userEdit(taskID) { edit in try edit.cancel(taskID: taskID, at: now) }
+        try await userEdit(taskID) { edit, _ in try edit.cancel(taskID: taskID, at: now) }
     }
 
     /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget.
     public func retry(taskID: UUID, at now: Date) async throws -> TaskRecord {
-        try await userEdit(taskID) { edit in try edit.retry(taskID: taskID, at: now) }
+        try await userEdit(taskID) { edit, db in
+            let workflowID = try Self.requireTask(db, taskID).workflowID
+            let removed = try Row.fetchOne(
+                db, sql: "SELECT cleaned_up = 1 AND volumes <> '[]' AS removed FROM workflows WHERE id = ?",
+                arguments: [Self.text(workflowID)])?["removed"] as Bool? ?? false
+            return try edit.retry(taskID: taskID, volumesRemoved: removed, at: now)
+        }
     }
 
     // MARK: helpers
 
     /// Applies a user's edit to the task's workflow in one transaction, then wakes the agent.
     private func userEdit(
-        _ taskID: UUID, _ body: @escaping @Sendable (inout WorkflowEdit) throws -> TaskRecord
+        _ taskID: UUID, _ body: @escaping @Sendable (inout WorkflowEdit, Database) throws -> TaskRecord
     ) async throws -> TaskRecord {
         let result = try await pool.write { db in
             let task = try Self.requireTask(db, taskID)
             var edit = WorkflowEdit(tasks: try Self.fetchTasks(db, where: "workflow_id = ?", [Self.text(task.workflowID)]))
-            let result = try body(&edit)
+            let result = try body(&edit, db)
             for changed in edit.changed { try Self.update(changed, db) }
             return result
         }

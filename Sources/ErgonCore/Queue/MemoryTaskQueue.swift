@@ -151,7 +151,9 @@ public actor MemoryTaskQueue: TaskQueue {
 
     /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget.
     public func retry(taskID: UUID, at now: Date) async throws -> TaskRecord {
-        try userEdit(taskID) { edit in try edit.retry(taskID: taskID, at: now) }
+        let workflowID = try storedTask(taskID).workflowID
+        let removed = workflowRecords.contains { $0.id == workflowID && $0.cleanedUp && !$0.volumes.isEmpty }
+        return try userEdit(taskID) { edit in try edit.retry(taskID: taskID, volumesRemoved: removed, at: now) }
     }
 
     // MARK: storage

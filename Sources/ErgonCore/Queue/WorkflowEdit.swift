@@ -103,9 +103,17 @@ public struct WorkflowEdit: Sendable {
 
     /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget; its
     /// cancelled descendants return to `unscheduled`, then the follow-on rules apply.
-    public mutating func retry(taskID: UUID, at now: Date) throws -> TaskRecord {
+    /// `volumesRemoved`: the workflow's shared volumes were removed when it ended, so a task
+    /// re-run now would find them empty; such a retry is refused.
+    public mutating func retry(taskID: UUID, volumesRemoved: Bool = false, at now: Date) throws -> TaskRecord {
         let index = try index(of: taskID)
         let task = tasks[index]
+        guard !volumesRemoved else {
+            throw QueueError(
+                .illegalTransition,
+                "task \(Self.name(task)) cannot run again: its workflow ended and its volumes were removed with their data; submit the workflow again"
+            )
+        }
         guard [.failed, .error, .stopped, .cancelled].contains(task.state) else {
             throw QueueError(
                 .illegalTransition,

@@ -58,11 +58,13 @@ extension Scheduler {
                 environment: WorkerEnvironment.docker(task: task, attempt: attempt.number, parents: parents),
                 dataDirectory: try workspace.prepare(taskID: task.id), workflow: workflow)
             let ordered = attempt
-            let id = try await backend.launch(request) { [queue] id in
-                var recorded = ordered
-                recorded.instanceID = id
-                recorded.phase = .provisioning
-                try await queue.updateAttempt(recorded)
+            let id = try await withDeadline(basePolicy.provisioningTimeout) { [backend, queue] in
+                try await backend.launch(request) { id in
+                    var recorded = ordered
+                    recorded.instanceID = id
+                    recorded.phase = .provisioning
+                    try await queue.updateAttempt(recorded)
+                }
             }
             attempt.instanceID = id
             attempt.phase = .running
@@ -100,43 +102,66 @@ extension Scheduler {
     }
 
     /// Ends an attempt: decides it in the queue (`finishing`), reads the instance's final
-    /// output into the spool, destroys the instance and waits until it is gone, then records
-    /// the outcome. A failure on the way leaves `finishing` for the next tick to resume.
+    /// output into the spool, destroys the instance and waits until it is gone, ships the log,
+    /// then records the outcome. A failure on the way leaves `finishing` for the next tick.
     func finish(_ held: HeldTask, instanceID: String?, outcome: AttemptOutcome) async throws {
         var attempt = held.attempt
-        if attempt.phase != .finishing || attempt.outcome != outcome {
+        let firstTime = attempt.phase != .finishing
+        if firstTime || attempt.outcome != outcome {
             attempt.phase = .finishing
             attempt.outcome = outcome
             try await queue.updateAttempt(attempt)
         }
         if let instanceID {
-            // The final read: an exited instance's output is complete, so read until nothing is left.
-            for _ in 0..<8 {
-                let before = attempt.logSpooled
-                do {
-                    attempt = try await pullLogs(attempt, instanceID: instanceID)
-                } catch {
-                    logger.warning("final log read of \(instanceID) failed: \(error)")
-                    break
-                }
-                if attempt.logSpooled == before { break }
-            }
+            attempt = try await readFinalLogs(attempt, instanceID: instanceID)
         }
-        switch outcome {
-        case .systemError(let reason), .timedOut(let reason), .unrecoverable(let reason):
-            attempt = try note(attempt, "attempt \(attempt.number): \(reason)")
-        case .stopped:
-            attempt = try note(attempt, "attempt \(attempt.number): stopped by a user")
-        case .exited:
-            break
+        if firstTime, let text = Self.note(for: outcome) {
+            attempt = try note(attempt, "attempt \(attempt.number): \(text)")
         }
         try await queue.updateAttempt(attempt)
         if let instanceID {
             try await backend.destroy(instanceID: instanceID)
         }
-        try await ship(attempt)
+        // The store must hold the whole log before the task is recorded as ended; until it
+        // does, the attempt stays `finishing` and the spool keeps every byte.
+        attempt = try await shipper.ship(attempt)
+        try await queue.updateAttempt(attempt)
+        finalReadFailures[held.task.id] = nil
         let task = try await queue.finishAttempt(taskID: held.task.id, attempt: attempt.number, outcome: outcome, at: now())
         logger.info("\(task.spec.slug) attempt \(attempt.number) \(outcome.summary) → \(task.state.rawValue)")
+    }
+
+    /// The agent's own line for an outcome, if it has one.
+    static func note(for outcome: AttemptOutcome) -> String? {
+        switch outcome {
+        case .systemError(let reason), .timedOut(let reason), .unrecoverable(let reason): return reason
+        case .stopped: return "stopped by a user"
+        case .exited: return nil
+        }
+    }
+
+    /// Reads an ended instance's remaining output until nothing is left. A failed read keeps
+    /// the instance (the next tick tries again) until it failed `maximumFinalReadFailures`
+    /// times in a row; then the log is marked incomplete rather than keeping a container forever.
+    func readFinalLogs(_ attempt: AttemptRecord, instanceID: String) async throws -> AttemptRecord {
+        var attempt = attempt
+        for _ in 0..<8 {
+            let before = attempt.logSpooled
+            do {
+                attempt = try await pullLogs(attempt, instanceID: instanceID)
+            } catch {
+                let failures = finalReadFailures[attempt.taskID, default: 0] + 1
+                finalReadFailures[attempt.taskID] = failures
+                guard failures >= Self.maximumFinalReadFailures else {
+                    logger.warning("final log read of \(instanceID) failed (\(failures)); keeping it to try again: \(error)")
+                    throw error
+                }
+                logger.error("final log read of \(instanceID) failed \(failures) times; destroying it with the log incomplete: \(error)")
+                return try note(attempt, "the end of this log could not be read from the container: \(error)")
+            }
+            if attempt.logSpooled == before { break }
+        }
+        return attempt
     }
 
     /// Reads new bytes from the instance into the spool and advances the cursor.
@@ -185,4 +210,26 @@ extension Scheduler {
 struct UnsupportedTaskField: Error, CustomStringConvertible {
     let reason: String
     var description: String { reason }
+}
+
+/// A launch (pull, create, start) outlived the provisioning timeout.
+struct LaunchDeadlineExceeded: Error, CustomStringConvertible {
+    let seconds: TimeInterval
+    var description: String { "the container was not started within \(Reconciler.format(seconds)) (scheduler.provisioning_timeout)" }
+}
+
+/// Runs `body`, cancelling it when it outlives `seconds`.
+func withDeadline<T: Sendable>(_ seconds: TimeInterval, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw LaunchDeadlineExceeded(seconds: seconds)
+        }
+        return value
+    }
 }

@@ -29,6 +29,10 @@ public actor Scheduler: Service {
     /// Busy subjects a tick had to skip: when their action completes, the loop ticks again so
     /// whatever woke that tick (an exit, a cancel) is not left to the poll interval.
     private var skippedWhileBusy: Set<UUID> = []
+    /// Consecutive failed final log reads per task; see `readFinalLogs`.
+    var finalReadFailures: [UUID: Int] = [:]
+    /// How many failed final reads in a row give up on the end of a log.
+    static let maximumFinalReadFailures = 3
     private var launching: [UUID: InFlightLaunch] = [:]
     private var launchedDuringPlan: [UUID: InFlightLaunch] = [:]
     private var ticks = 0
@@ -75,7 +79,7 @@ public actor Scheduler: Service {
             }
             await withDiscardingTaskGroup { actions in
                 await withGracefulShutdownHandler {
-                    while !self.isDraining {
+                    while !self.isDraining && !Task.isCancelled {
                         for (action, held) in await self.plan() {
                             actions.addTask { await self.execute(action, held: held) }
                         }
@@ -119,7 +123,10 @@ public actor Scheduler: Service {
             logger.error("reading the queue failed; skipping this tick: \(error)")
             return []
         }
-        skippedWhileBusy.formUnion(snapshot.busy)
+        // Subjects still in flight are looked at again when their action completes; those that
+        // completed while this tick read were left out of it, so tick once more at once.
+        skippedWhileBusy.formUnion(busy)
+        if !completedDuringPlan.isEmpty { wake.signal() }
         let byTask = Dictionary(snapshot.held.map { ($0.task.id, $0) }, uniquingKeysWith: { a, _ in a })
         let actions = Reconciler.decide(snapshot, now: now(), policy: policy)
         logger.trace("tick \(ticks): \(snapshot.held.count) held, \(snapshot.pending.count) pending, \(listing.count) listed, \(actions.count) action(s)")
