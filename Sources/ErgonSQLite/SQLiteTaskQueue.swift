@@ -143,6 +143,16 @@ public final class SQLiteTaskQueue: TaskQueue {
         }
     }
 
+    /// Pending tasks that need a GPU, or need none, in claim order.
+    public func pendingTasks(limit: Int, needingGPU: Bool) async throws -> [TaskRecord] {
+        try await pool.read { db in
+            try Self.fetchTasks(
+                db, where: "state = ? AND coalesce(json_extract(spec, '$.gpu'), 0) = ?",
+                [TaskState.pending.rawValue, needingGPU ? 1 : 0, max(0, limit)],
+                suffix: "ORDER BY priority DESC, seq LIMIT ?")
+        }
+    }
+
     /// Atomically moves a pending task to `running` for this agent and opens its next attempt;
     /// nil when the task is no longer pending (another agent or process got it first).
     public func claim(taskID: UUID, agentID: String, gpu: String?, at now: Date) async throws -> HeldTask? {

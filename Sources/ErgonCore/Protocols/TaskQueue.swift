@@ -62,6 +62,9 @@ public protocol TaskQueue: Sendable {
     func heldTasks(agentID: String) async throws -> [HeldTask]
     /// Pending tasks in claim order: priority descending, then submission order.
     func pendingTasks(limit: Int) async throws -> [TaskRecord]
+    /// Pending tasks that need a GPU (`needingGPU`) or need none, in claim order, so a long
+    /// line of tasks of one kind cannot hide runnable tasks of the other.
+    func pendingTasks(limit: Int, needingGPU: Bool) async throws -> [TaskRecord]
     /// Atomically moves a pending task to `running` for this agent and opens attempt n+1
     /// in phase `ordering`. Returns nil when another agent got it first.
     func claim(taskID: UUID, agentID: String, gpu: String?, at now: Date) async throws -> HeldTask?

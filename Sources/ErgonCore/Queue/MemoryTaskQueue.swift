@@ -87,7 +87,16 @@ public actor MemoryTaskQueue: TaskQueue {
 
     /// Pending tasks in claim order: priority descending, then submission order.
     public func pendingTasks(limit: Int) async throws -> [TaskRecord] {
-        let pending = taskRecords.filter { $0.state == .pending }
+        pending(limit: limit) { _ in true }
+    }
+
+    /// Pending tasks that need a GPU, or need none, in claim order.
+    public func pendingTasks(limit: Int, needingGPU: Bool) async throws -> [TaskRecord] {
+        pending(limit: limit) { $0.spec.gpu == needingGPU }
+    }
+
+    private func pending(limit: Int, _ include: (TaskRecord) -> Bool) -> [TaskRecord] {
+        let pending = taskRecords.filter { $0.state == .pending && include($0) }
         let ordered = pending.sorted { ($0.spec.priority, -$0.seq) > ($1.spec.priority, -$1.seq) }
         return Array(ordered.prefix(max(0, limit)))
     }

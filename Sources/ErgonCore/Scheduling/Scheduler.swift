@@ -113,7 +113,7 @@ public actor Scheduler: Service {
         do {
             // Read after the listing: anything listed was recorded by its claim before now.
             let held = try await queue.heldTasks(agentID: agentID)
-            let pending = policy.claiming ? try await queue.pendingTasks(limit: policy.maxParallelTasks + 64) : []
+            let pending = policy.claiming ? try await pendingCandidates(policy) : []
             let cleanups = try await queue.workflowsToCleanUp()
             snapshot = ReconcilerSnapshot(
                 held: held, pending: pending, listing: listing, busy: busy.union(completedDuringPlan),
@@ -137,6 +137,17 @@ public actor Scheduler: Service {
             }
             return (action, action.subject.flatMap { byTask[$0] })
         }
+    }
+
+    /// Pending tasks this agent could claim, in claim order: those needing no GPU, and those
+    /// needing one when it has GPUs, read separately so neither kind hides the other.
+    func pendingCandidates(_ policy: ReconcilerPolicy) async throws -> [TaskRecord] {
+        let window = policy.maxParallelTasks + 16
+        var candidates = try await queue.pendingTasks(limit: window, needingGPU: false)
+        if !policy.gpus.isEmpty {
+            candidates += try await queue.pendingTasks(limit: policy.gpus.count + 16, needingGPU: true)
+        }
+        return candidates.sorted { ($0.spec.priority, -$0.seq) > ($1.spec.priority, -$1.seq) }
     }
 
     /// Performs one action, then frees its subject.
