@@ -223,6 +223,13 @@ struct ReconcilerTests {
             == [.finish(taskID: h.task.id, attempt: 1, instanceID: "c1", outcome: .stopped)])
     }
 
+    @Test("stopping after the outcome was decided: the decided outcome is finished, not replaced")
+    func stoppingAfterDecided() {
+        let h = Self.held(Self.task(state: .stopping), phase: .finishing, outcome: .exited(code: 0))
+        #expect(decide([h], [Self.instance(h, .exited(code: 0))])
+            == [.finish(taskID: h.task.id, attempt: 1, instanceID: "c1", outcome: .exited(code: 0))])
+    }
+
     @Test("stopping and absent: stopped")
     func stoppingAbsent() {
         let h = Self.held(Self.task(state: .stopping), phase: .running)

@@ -43,13 +43,14 @@ public enum Reconciler {
             [.finish(taskID: task.id, attempt: attempt.number, instanceID: instance?.id, outcome: outcome)]
         }
 
-        // A user asked to stop: destroy whatever is there, then `stopped`.
-        if task.state == .stopping { return finish(.stopped) }
-
-        // The outcome is decided; destroy again (idempotent) or record it once gone.
+        // The outcome is decided; destroy again (idempotent) or record it once gone. A cancel
+        // arriving now still ends the task `stopped`, but the attempt keeps what really happened.
         if attempt.phase == .finishing || attempt.phase == .done, let outcome = attempt.outcome {
             return finish(outcome)
         }
+
+        // A user asked to stop: destroy whatever is there, then `stopped`.
+        if task.state == .stopping { return finish(.stopped) }
 
         guard let instance else {
             switch attempt.phase {

@@ -128,7 +128,11 @@ public actor Scheduler: Service {
         skippedWhileBusy.formUnion(busy)
         if !completedDuringPlan.isEmpty { wake.signal() }
         let byTask = Dictionary(snapshot.held.map { ($0.task.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let actions = Reconciler.decide(snapshot, now: now(), policy: policy)
+        var actions = Reconciler.decide(snapshot, now: now(), policy: policy)
+        if isDraining {
+            // A drain that began while this tick read claims nothing new.
+            actions.removeAll { if case .launch = $0 { return true } else { return false } }
+        }
         logger.trace("tick \(ticks): \(snapshot.held.count) held, \(snapshot.pending.count) pending, \(listing.count) listed, \(actions.count) action(s)")
         return actions.map { action in
             if let subject = action.subject { busy.insert(subject) }
