@@ -21,6 +21,9 @@ public actor Scheduler: Service {
     /// Wakes the loop early; public so embedders (tests, the CLI) can nudge it.
     public nonisolated let wake = WakeSignal()
     private nonisolated let draining = Mutex(false)
+    /// Set by outside changes (engine events, the wake-up file): only a tick they woke
+    /// re-checks what it had to skip, so internal re-ticks cannot chain into a busy loop.
+    private nonisolated let outsideChange = Mutex(false)
     private var busy: Set<UUID> = []
     /// Subjects whose action completed while a tick was reading: that tick's records of them
     /// may predate the action, so it leaves them to the next tick.
@@ -65,17 +68,23 @@ public actor Scheduler: Service {
 
     private nonisolated var isDraining: Bool { draining.withLock { $0 } }
 
+    /// Something outside the agent changed (an instance exited, a task was submitted).
+    private nonisolated func noteOutsideChange() {
+        outsideChange.withLock { $0 = true }
+        wake.signal()
+    }
+
     public func run() async throws {
         try await backend.prepare()
         logger.info("agent \(agentID) started", metadata: ["backend": "\(backend.name)"])
         // Before the first tick reads the queue: a submit after this point wakes the loop.
         let baseline = wakeupFile.stamp()
         await withDiscardingTaskGroup { sources in
-            sources.addTask { [backend, wake] in
-                for await _ in backend.changes() { wake.signal() }
+            sources.addTask { [backend] in
+                for await _ in backend.changes() { self.noteOutsideChange() }
             }
-            sources.addTask { [wakeupFile, wake] in
-                await wakeupFile.watch(from: baseline) { wake.signal() }
+            sources.addTask { [wakeupFile] in
+                await wakeupFile.watch(from: baseline) { self.noteOutsideChange() }
             }
             await withDiscardingTaskGroup { actions in
                 await withGracefulShutdownHandler {
@@ -98,6 +107,10 @@ public actor Scheduler: Service {
     /// Runs one tick's reconciliation and returns the actions to start, each marked busy.
     func plan() async -> [(SchedulerAction, HeldTask?)] {
         ticks += 1
+        let wokenFromOutside = outsideChange.withLock { flag in
+            defer { flag = false }
+            return flag
+        }
         completedDuringPlan = []
         launchedDuringPlan = [:]
         let listing: [BackendInstance]
@@ -123,10 +136,13 @@ public actor Scheduler: Service {
             logger.error("reading the queue failed; skipping this tick: \(error)")
             return []
         }
-        // Subjects still in flight are looked at again when their action completes; those that
-        // completed while this tick read were left out of it, so tick once more at once.
-        skippedWhileBusy.formUnion(busy)
-        if !completedDuringPlan.isEmpty { wake.signal() }
+        if wokenFromOutside {
+            // What woke this tick may concern subjects it had to leave out: those still in
+            // flight are looked at again when their action completes, and those that
+            // completed while this tick read get one more tick at once.
+            skippedWhileBusy.formUnion(busy)
+            if !completedDuringPlan.isEmpty { wake.signal() }
+        }
         let byTask = Dictionary(snapshot.held.map { ($0.task.id, $0) }, uniquingKeysWith: { a, _ in a })
         var actions = Reconciler.decide(snapshot, now: now(), policy: policy)
         if isDraining {
