@@ -4,6 +4,7 @@ import ErgonDocker
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// `ergon agent`: runs the scheduler loop in the foreground until SIGTERM or SIGINT.
 struct AgentCommand: AsyncParsableCommand {
@@ -54,30 +55,18 @@ struct AgentCommand: AsyncParsableCommand {
 
 /// Installs the process-wide log handler once (standard error, at the chosen level).
 enum LogSetup {
-    private static let done = LockedFlag()
+    private static let done = Mutex(false)
 
     static func bootstrap(level: Logger.Level) {
-        guard done.setOnce() else { return }
+        let first = done.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
-    }
-}
-
-/// A flag that can be raised once, from any thread.
-final class LockedFlag: Sendable {
-    private let lock = NSLock()
-    // Only read and written under `lock`.
-    nonisolated(unsafe) private var raised = false
-
-    /// Raises the flag; true only for the first caller.
-    func setOnce() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if raised { return false }
-        raised = true
-        return true
     }
 }

@@ -88,9 +88,7 @@ extension DockerBackend {
             throw backendError(error, doing: "inspect image \(image)")
         }
         let reference = ImageReference(image)
-        let credentials = settings.registries.first { reference.isServed(by: $0.host) }.map {
-            DockerEngineClient.RegistryCredentials(serverAddress: $0.host, username: $0.username, password: $0.password)
-        }
+        let credentials = settings.registries.first { reference.isServed(by: $0.host) }
         do {
             logger.info("pulling image", metadata: ["image": "\(image)", "auth": "\(credentials != nil)"])
             try await client.pullImage(image, credentials: credentials)

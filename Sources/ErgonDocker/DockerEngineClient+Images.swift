@@ -1,35 +1,23 @@
+import ErgonCore
 import Foundation
 
-extension DockerEngineClient {
-    /// Credentials for one registry, sent as `X-Registry-Auth` on pulls.
-    public struct RegistryCredentials: Equatable, Sendable {
-        /// The registry host.
-        public var serverAddress: String
-        public var username: String
-        public var password: String
-
-        /// Credentials for `serverAddress`.
-        public init(serverAddress: String, username: String, password: String) {
-            self.serverAddress = serverAddress
-            self.username = username
-            self.password = password
+extension ErgonConfig.RegistryAuth {
+    /// The `X-Registry-Auth` header value: base64url (padded) of `{"username","password","serveraddress"}`.
+    public var dockerHeaderValue: String {
+        struct Payload: Encodable {
+            var username: String
+            var password: String
+            var serveraddress: String
         }
-
-        /// The header value: base64url (padded) of `{"username","password","serveraddress"}`.
-        public var headerValue: String {
-            struct Payload: Encodable {
-                var username: String
-                var password: String
-                var serveraddress: String
-            }
-            let payload = Payload(username: username, password: password, serveraddress: serverAddress)
-            let json = (try? DockerEngineClient.encode(payload)) ?? []
-            return Data(json).base64EncodedString()
-                .replacingOccurrences(of: "+", with: "-")
-                .replacingOccurrences(of: "/", with: "_")
-        }
+        let payload = Payload(username: username, password: password, serveraddress: host)
+        let json = (try? DockerEngineClient.encode(payload)) ?? []
+        return Data(json).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
     }
+}
 
+extension DockerEngineClient {
     /// True when the engine has the image locally (`GET /images/{name}/json`).
     public func imageExists(_ reference: String) async throws -> Bool {
         let response = try await send(.GET, "/images/\(Self.pathComponent(reference))/json")
@@ -40,11 +28,11 @@ extension DockerEngineClient {
 
     /// Pulls an image (`POST /images/create`). The engine answers 200 and reports a failure as an
     /// `{"error": ...}` line in its progress stream; that line is thrown as the engine's message.
-    public func pullImage(_ reference: String, credentials: RegistryCredentials? = nil) async throws {
+    public func pullImage(_ reference: String, credentials: ErgonConfig.RegistryAuth? = nil) async throws {
         let image = ImageReference(reference)
         var headers: [(String, String)] = []
         if let credentials {
-            headers.append(("X-Registry-Auth", credentials.headerValue))
+            headers.append(("X-Registry-Auth", credentials.dockerHeaderValue))
         }
         let label = "POST /images/create"
         var lines = JSONLineSplitter()

@@ -17,23 +17,23 @@ enum ErgonBinary {
 
     /// Runs `ergon ARGS` to completion in `directory`.
     static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
-        let process = try start(arguments, in: directory)
-        let out = process.standardOutput as! Pipe
-        let err = process.standardError as! Pipe
-        // Read both pipes to the end before waiting, so a full pipe cannot block the child.
-        nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        // Standard error goes to a file, so neither stream can fill up and block the child
+        // while the other is read.
+        let errPath = NSTemporaryDirectory() + "ergon-stderr-" + UUID().uuidString
+        let process = try start(arguments, in: directory, stderrFile: errPath)
+        defer { try? FileManager.default.removeItem(atPath: errPath) }
+        let outData = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
+        let errData = FileManager.default.contents(atPath: errPath) ?? Data()
         return Result(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// Starts `ergon ARGS` with piped output (or output to `logFile`).
-    static func start(_ arguments: [String], in directory: String? = nil, logFile: String? = nil) throws -> Process {
+    static func start(
+        _ arguments: [String], in directory: String? = nil, logFile: String? = nil, stderrFile: String? = nil
+    ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -45,7 +45,12 @@ enum ErgonBinary {
             process.standardError = handle
         } else {
             process.standardOutput = Pipe()
-            process.standardError = Pipe()
+            if let stderrFile {
+                _ = FileManager.default.createFile(atPath: stderrFile, contents: nil)
+                process.standardError = FileHandle(forWritingAtPath: stderrFile)!
+            } else {
+                process.standardError = FileHandle.nullDevice
+            }
         }
         try process.run()
         return process

@@ -97,9 +97,8 @@ struct DockerContainerBodyTests {
     }
 
     @Test func registryCredentialsAreBase64URLJSON() throws {
-        let credentials = DockerEngineClient.RegistryCredentials(
-            serverAddress: "localhost:5000", username: "me", password: "s3cr3t?>>")
-        let value = credentials.headerValue
+        let credentials = ErgonConfig.RegistryAuth(host: "localhost:5000", username: "me", password: "s3cr3t?>>")
+        let value = credentials.dockerHeaderValue
         #expect(!value.contains("+") && !value.contains("/"))
         let standard = value.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         let decoded = try #require(Data(base64Encoded: standard))
