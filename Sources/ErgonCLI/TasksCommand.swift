@@ -123,7 +123,7 @@ struct TasksCommand: AsyncParsableCommand {
         var follow = false
 
         func run() async throws {
-            let config = try options.load(quiet: true)
+            let config = try options.load()
             let queue = try config.openQueue()
             let store = config.openLogStore()
             let taskID = try await mappingQueueErrors { try await queue.resolveTaskID(id) }

@@ -96,9 +96,13 @@ extension Scheduler {
             attempt.phase = phase
             if phase == .running, attempt.startedAt == nil { attempt.startedAt = now() }
         }
-        if readLogs { attempt = try await pullLogs(attempt, instanceID: instanceID) }
+        if readLogs {
+            attempt = try await pullLogs(attempt, instanceID: instanceID)
+            attempt = await shippedIfPossible(attempt)
+        }
+        // One write per tick: spool and store writes are by offset, so redoing them after a
+        // crash before this point rewrites the same bytes.
         try await queue.updateAttempt(attempt)
-        try await ship(attempt)
     }
 
     /// Ends an attempt: decides it in the queue (`finishing`), reads the instance's final
@@ -192,16 +196,15 @@ extension Scheduler {
         return attempt
     }
 
-    /// Copies unshipped spool bytes to the log store; a store failure is logged and retried later.
-    func ship(_ attempt: AttemptRecord) async throws {
-        guard attempt.logShipped < attempt.logSpooled else { return }
+    /// Copies unshipped spool bytes to the log store; a store failure is logged and the bytes
+    /// wait in the spool for the next try.
+    func shippedIfPossible(_ attempt: AttemptRecord) async -> AttemptRecord {
+        guard attempt.logShipped < attempt.logSpooled else { return attempt }
         do {
-            let shipped = try await shipper.ship(attempt)
-            var saved = attempt
-            saved.logShipped = shipped.logShipped
-            try await queue.updateAttempt(saved)
+            return try await shipper.ship(attempt)
         } catch {
             logger.warning("shipping the log of task \(attempt.taskID.uuidString.lowercased()) failed; the spool keeps it: \(error)")
+            return attempt
         }
     }
 }

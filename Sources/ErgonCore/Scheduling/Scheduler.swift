@@ -57,9 +57,6 @@ public actor Scheduler: Service {
         self.now = now
     }
 
-    /// Ticks performed so far (for tests and status).
-    public var tickCount: Int { ticks }
-
     /// Asks the loop to drain: stop claiming, finish started actions, return.
     public nonisolated func drain() {
         draining.withLock { $0 = true }
