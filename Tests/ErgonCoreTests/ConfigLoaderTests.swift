@@ -22,6 +22,46 @@ private func configError(_ text: String, environment: [String: String] = [:]) ->
 
 @Suite("Config loading")
 struct ConfigLoaderTests {
+    @Test func vastSectionIsReadWithItsSecretFromTheEnvironment() throws {
+        let text = """
+            mode: vast
+            scheduler:
+              provisioning_timeout: 40m
+            vast_api:
+              url: http://127.0.0.1:8999/
+              api_key: ${VAST_KEY}
+              offer_filters: gpu_name=RTX_4090 reliability>0.98
+              disk_gb: 30
+              max_dph: 0.6
+              max_offers_tried: 3
+              provisioning_timeout: 15m
+              registries:
+                - {host: ghcr.io, username: bot, password: "${GHCR}"}
+            """
+        let config = try parse(text, environment: ["VAST_KEY": "k-123", "GHCR": "tok"])
+        #expect(config.mode == .vast)
+        #expect(config.vast.url == "http://127.0.0.1:8999")
+        #expect(config.vast.apiKey == "k-123")
+        #expect(config.vast.offerFilters == "gpu_name=RTX_4090 reliability>0.98")
+        #expect(config.vast.diskGB == 30)
+        #expect(config.vast.maxDPH == 0.6)
+        #expect(config.vast.maxOffersTried == 3)
+        #expect(config.provisioningTimeout == .seconds(900))
+        #expect(config.vast.registries == [.init(host: "ghcr.io", username: "bot", password: "tok")])
+        // Without its own deadline, vast mode uses the scheduler's.
+        let plain = try parse("mode: vast\nscheduler: {provisioning_timeout: 40m}\nvast_api: {api_key: k}")
+        #expect(plain.provisioningTimeout == .seconds(2400))
+    }
+
+    @Test func offerFiltersAreCheckedAtLoadWithTheKeyAtFault() {
+        let check: ConfigLoader.OfferFilterCheck = { $0.contains("gpu_nme") ? "unknown field \"gpu_nme\"" : nil }
+        #expect(throws: ConfigError(kind: .invalidValue, file: "ergon.yaml", keyPath: "vast_api.offer_filters", line: 1,
+                                    problem: "unknown field \"gpu_nme\"")) {
+            try ConfigLoader.parse(text: "vast_api: {offer_filters: gpu_nme=A100}", fileName: "ergon.yaml",
+                                   directory: "/etc", environment: [:], checkOfferFilters: check)
+        }
+    }
+
     @Test func emptyFileGivesTheEmbeddedDefaults() throws {
         let config = try parse("")
         #expect(config.source == "ergon.yaml")
@@ -161,13 +201,16 @@ struct ConfigLoaderTests {
     @Test func theExampleConfigLoadsAndDocumentsEveryKey() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = root.appendingPathComponent("config.example.yaml").path
-        let config = try ConfigLoader.load(path: path, environment: ["GHCR_TOKEN": "t0ken"], hostName: "h")
+        let config = try ConfigLoader.load(
+            path: path, environment: ["GHCR_TOKEN": "t0ken", "VAST_API_KEY": "k", "GHCR_PULL_TOKEN": "p"], hostName: "h")
         #expect(config.agentID == "gpu-box-1")
         #expect(config.docker.registries.first?.password == "t0ken")
         #expect(config.docker.gpus == .all)
+        #expect(config.vast.apiKey == "k")
+        #expect(config.vast.offerFilters.contains("gpu_name in [RTX_4090,RTX_3090]"))
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let keys = ConfigLoader.topLevelKeys + ConfigLoader.agentKeys + ConfigLoader.logsKeys + ConfigLoader.schedulerKeys
-            + ConfigLoader.dockerKeys + ConfigLoader.registryKeys
+            + ConfigLoader.dockerKeys + ConfigLoader.registryKeys + ConfigLoader.vastKeys
         for key in keys {
             #expect(text.contains("\(key):"), "config.example.yaml does not document \(key)")
         }
@@ -194,18 +237,24 @@ struct ConfigLoaderTests {
         ("docker: [socket]", .wrongType, "docker", "ergon.yaml: docker: expected a mapping, got a list"),
         ("agent: {id: {a: b}}", .wrongType, "agent.id", "ergon.yaml: agent.id: expected a string, got a mapping"),
         ("- a\n- b", .wrongType, "",
-         "ergon.yaml: expected a mapping of settings (agent, mode, data_dir, queue, logs, scheduler, docker), got a list"),
+         "ergon.yaml: expected a mapping of settings (agent, mode, data_dir, queue, logs, scheduler, docker, vast_api), got a list"),
         ("scheduler:\n  poll_interval: 5 minutes", .invalidValue, "scheduler.poll_interval",
          "ergon.yaml: scheduler.poll_interval: invalid duration \"5 minutes\" (expected a number of seconds or a duration like 90s, 10m, 2h, 1d or 1h30m)"),
         ("scheduler:\n  default_timeout: -1h", .invalidValue, "scheduler.default_timeout",
          "ergon.yaml: scheduler.default_timeout: invalid duration \"-1h\" (expected a number of seconds or a duration like 90s, 10m, 2h, 1d or 1h30m)"),
         ("scheduler:\n  poll_interval: 0s", .invalidValue, "scheduler.poll_interval",
          "ergon.yaml: scheduler.poll_interval: must be longer than zero, got \"0s\" (expected a number of seconds or a duration like 90s, 10m, 2h, 1d or 1h30m)"),
-        ("mode: vast", .notAvailable, "mode",
-         "ergon.yaml: mode: vast mode is not available in this build yet (use mode: docker)"),
+        ("mode: vast", .missingKey, "vast_api.api_key",
+         "ergon.yaml: vast_api.api_key: required in vast mode (e.g. api_key: ${VAST_API_KEY}, with the key in the environment)"),
         ("mode: dokcer", .invalidValue, "mode", "ergon.yaml: mode: unknown mode \"dokcer\" (did you mean \"docker\"?)"),
-        ("vast_api:\n  api_key: k", .notAvailable, "vast_api",
-         "ergon.yaml: vast_api: vast mode is not available in this build yet (remove this section and use mode: docker)"),
+        ("vast_api:\n  disk_gb: 4", .invalidValue, "vast_api.disk_gb",
+         "ergon.yaml: vast_api.disk_gb: disk_gb must be between 8 (Vast's minimum) and 100000, got \"4\""),
+        ("vast_api:\n  url: console.vast.ai", .invalidValue, "vast_api.url",
+         "ergon.yaml: vast_api.url: invalid URL \"console.vast.ai\" (expected http(s)://HOST[:PORT], e.g. https://console.vast.ai)"),
+        ("vast_api:\n  max_dph: 0", .invalidValue, "vast_api.max_dph",
+         "ergon.yaml: vast_api.max_dph: max_dph must be a price per hour above 0, got \"0\""),
+        ("vast_api:\n  api_kye: k", .unknownKey, "vast_api.api_kye",
+         "ergon.yaml: vast_api.api_kye: unknown key (did you mean \"api_key\"?)"),
         ("queue: postgres://ergon@db/ergon", .notAvailable, "queue",
          "ergon.yaml: queue: PostgreSQL queues are not available in this build yet (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite)"),
         ("queue: redis://cache:6379", .invalidValue, "queue",

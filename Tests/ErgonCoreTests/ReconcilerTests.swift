@@ -119,22 +119,22 @@ struct ReconcilerTests {
         #expect(decide([h], [Self.instance(h, .provisioning)], at: 599).isEmpty)
     }
 
-    @Test("provisioning past its deadline: destroy and retry as a system error")
+    @Test("provisioning past its deadline: destroy, remember the host, retry elsewhere")
     func provisioningDeadline() {
         let h = Self.held(Self.task(), phase: .provisioning, startedAt: nil)
         let actions = decide([h], [Self.instance(h, .provisioning)], at: 601)
-        guard case .finish(_, _, "c1", .systemError(let reason)) = actions.first else {
+        guard case .finish(_, _, "c1", .hostFailure(let reason)) = actions.first else {
             Issue.record("expected a destroying system-error finish, got \(actions)")
             return
         }
         #expect(reason.contains("provisioning"))
     }
 
-    @Test("a failed start: destroy and retry as a system error")
+    @Test("a failed start: destroy, exclude the host, retry elsewhere")
     func failedStart() {
         let h = Self.held(Self.task(), phase: .provisioning, startedAt: nil)
         let actions = decide([h], [Self.instance(h, .failedStart(message: "OCI runtime create failed"))])
-        guard case .finish(_, _, "c1", .systemError(let reason)) = actions.first else {
+        guard case .finish(_, _, "c1", .hostFailure(let reason)) = actions.first else {
             Issue.record("expected a system-error finish, got \(actions)")
             return
         }
@@ -175,6 +175,27 @@ struct ReconcilerTests {
         let h = Self.held(Self.task(), phase: .running)
         #expect(decide([h], [Self.instance(h, .exited(code: code))])
             == [.finish(taskID: h.task.id, attempt: 1, instanceID: "c1", outcome: .exited(code: code))])
+    }
+
+    @Test(
+        "ended with no exit code (vast exited, or stopped without the agent asking): the log's exit marker decides",
+        arguments: [AttemptPhase.provisioning, .running])
+    func endedReadsTheMarker(phase: AttemptPhase) {
+        let h = Self.held(Self.task(), phase: phase)
+        #expect(decide([h], [Self.instance(h, .ended(reason: "the instance stopped without the agent asking"))])
+            == [.finish(taskID: h.task.id, attempt: 1, instanceID: "c1",
+                        outcome: .exitStatusInLog(reason: "the instance stopped without the agent asking"))])
+    }
+
+    @Test("host failures and unresolved exits are retried like system errors")
+    func hostFailureRetries() {
+        var task = Self.task()
+        for outcome in [AttemptOutcome.hostFailure(reason: "slow"), .exitStatusInLog(reason: "exited")] {
+            task.attempt = 1
+            #expect(WorkflowRules.stateAfter(outcome, task: task).state == .pending)
+            task.attempt = 3
+            #expect(WorkflowRules.stateAfter(outcome, task: task).state == .error)
+        }
     }
 
     @Test("lost: read what remains, destroy, retry as a system error")
@@ -336,6 +357,18 @@ struct ReconcilerLaunchingTests {
             launching: [InFlightLaunch(taskID: flying.id, gpu: "0")])
         let actions = Reconciler.decide(snapshot, now: ReconcilerTests.t0, policy: policy)
         #expect(actions == [.launch(taskID: next.id, gpu: "1")])
+    }
+
+    @Test("vast mode: every instance brings its GPU, so GPU tasks need no device of the agent's")
+    func rentedGPUs() {
+        var policy = ReconcilerPolicy(
+            maxParallelTasks: 3, defaultTimeout: 3600, provisioningTimeout: 600, orderingGrace: 120, gpus: [])
+        policy.instancesHaveGPU = true
+        let a = ReconcilerTests.task("a", state: .pending, gpu: true)
+        let b = ReconcilerTests.task("b", state: .pending, gpu: true, seq: 2)
+        let snapshot = ReconcilerSnapshot(held: [], pending: [a, b], listing: [], busy: [])
+        #expect(Reconciler.decide(snapshot, now: ReconcilerTests.t0, policy: policy)
+            == [.launch(taskID: a.id, gpu: nil), .launch(taskID: b.id, gpu: nil)])
     }
 
     @Test("a launch already held is not counted twice")

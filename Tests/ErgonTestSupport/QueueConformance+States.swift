@@ -91,7 +91,7 @@ extension QueueConformance {
         case (.finish, .stopping): return .moves(to: .stopped)
         case (.finish(let outcome), .running):
             switch outcome {
-            case .systemError: return .moves(to: .pending)
+            case .systemError, .hostFailure, .exitStatusInLog: return .moves(to: .pending)
             // A user's stop always goes through `stopping`; the transition table has no
             // running → stopped, so a `.stopped` outcome for a task nobody stopped is refused.
             case .stopped: return .refused

@@ -72,7 +72,7 @@ extension ConfigLoader {
         return value
     }
 
-    private static func readRegistries(_ node: DocumentNode) throws(DocumentNode.Fault) -> [ErgonConfig.RegistryAuth] {
+    static func readRegistries(_ node: DocumentNode) throws(DocumentNode.Fault) -> [ErgonConfig.RegistryAuth] {
         var registries: [ErgonConfig.RegistryAuth] = []
         for item in try node.list() {
             let fields = try item.fields(allowed: registryKeys)

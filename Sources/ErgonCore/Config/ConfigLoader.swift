@@ -4,7 +4,7 @@ import Foundation
 /// reported at start with the file, the key path and the fix, never found mid-run.
 public enum ConfigLoader {
     /// The keys a config file may hold at the top level.
-    public static let topLevelKeys = ["agent", "mode", "data_dir", "queue", "logs", "scheduler", "docker"]
+    public static let topLevelKeys = ["agent", "mode", "data_dir", "queue", "logs", "scheduler", "docker", "vast_api"]
 
     static let agentKeys = ["id"]
     static let logsKeys = ["store"]
@@ -12,15 +12,17 @@ public enum ConfigLoader {
         "max_parallel_tasks", "poll_interval", "default_timeout", "provisioning_timeout", "ordering_grace",
         "default_max_attempts",
     ]
-    static let notYetAvailable = [
-        "vast_api": "vast mode is not available in this build yet (remove this section and use mode: docker)",
-    ]
+
+    /// Checks offer filters written in the query language of `vastai search offers`;
+    /// returns nil when they are valid, else the problem. The parser lives with the Vast
+    /// backend, so whoever loads a config passes it in.
+    public typealias OfferFilterCheck = @Sendable (String) -> String?
 
     /// Reads and validates the config file at `path`; `${VAR}` references are read from
     /// `environment`, and `hostName` gives the default `agent.id`.
     public static func load(
         path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-        hostName: String = ProcessInfo.processInfo.hostName
+        hostName: String = ProcessInfo.processInfo.hostName, checkOfferFilters: OfferFilterCheck? = nil
     ) throws(ConfigError) -> ErgonConfig {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -37,17 +39,21 @@ public enum ConfigLoader {
         }
         let absolute = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
         let directory = absolute.standardized.deletingLastPathComponent().path
-        return try parse(text: text, fileName: path, directory: directory, environment: environment, hostName: hostName)
+        return try parse(
+            text: text, fileName: path, directory: directory, environment: environment, hostName: hostName,
+            checkOfferFilters: checkOfferFilters)
     }
 
     /// Validates config text as if read from the file `fileName` in `directory`: relative
     /// paths resolve against `directory`, and messages name `fileName`.
     public static func parse(
         text: String, fileName: String, directory: String, environment: [String: String],
-        hostName: String = ProcessInfo.processInfo.hostName
+        hostName: String = ProcessInfo.processInfo.hostName, checkOfferFilters: OfferFilterCheck? = nil
     ) throws(ConfigError) -> ErgonConfig {
         do {
-            return try build(text: text, fileName: fileName, directory: directory, environment: environment, hostName: hostName)
+            return try build(
+                text: text, fileName: fileName, directory: directory, environment: environment, hostName: hostName,
+                checkOfferFilters: checkOfferFilters)
         } catch {
             throw ConfigError(error, file: fileName)
         }
@@ -72,7 +78,8 @@ public enum ConfigLoader {
     }
 
     private static func build(
-        text: String, fileName: String, directory: String, environment: [String: String], hostName: String
+        text: String, fileName: String, directory: String, environment: [String: String], hostName: String,
+        checkOfferFilters: OfferFilterCheck?
     ) throws(DocumentNode.Fault) -> ErgonConfig {
         let paths = ConfigPaths(directory: directory, home: environment["HOME"])
         guard let root = try DocumentNode.parse(text, environment: environment), !root.isNull else {
@@ -81,7 +88,7 @@ public enum ConfigLoader {
         guard root.isMapping else {
             throw root.fault(.wrongType, "expected a mapping of settings (\(topLevelKeys.joined(separator: ", "))), got \(root.shown)")
         }
-        let fields = try root.fields(allowed: topLevelKeys, unavailable: notYetAvailable)
+        let fields = try root.fields(allowed: topLevelKeys)
         let agentID = try readAgentID(fields["agent"]) ?? defaultAgentID(hostName: hostName)
         let mode = try readMode(fields["mode"])
         let dataDir = try fields["data_dir"].map { node throws(DocumentNode.Fault) in try paths.resolve(node) } ?? paths.defaultDataDir
@@ -89,9 +96,16 @@ public enum ConfigLoader {
         let logStore = try readLogStore(fields["logs"], paths: paths)
         let scheduler = try readScheduler(fields["scheduler"])
         let docker = try readDocker(fields["docker"], paths: paths)
+        let vast = try readVast(fields["vast_api"], checkOfferFilters: checkOfferFilters)
+        if mode == .vast, vast.apiKey == nil {
+            throw DocumentNode.Fault(
+                kind: .missing, path: "vast_api.api_key",
+                problem: "required in vast mode (e.g. api_key: ${VAST_API_KEY}, with the key in the environment)",
+                line: (fields["vast_api"] ?? fields["mode"])?.line)
+        }
         return ErgonConfig(
             source: fileName, agentID: agentID, mode: mode, dataDir: dataDir, queue: queue, logStore: logStore,
-            scheduler: scheduler, docker: docker)
+            scheduler: scheduler, docker: docker, vast: vast)
     }
 
     private static func readAgentID(_ section: DocumentNode?) throws(DocumentNode.Fault) -> String? {
@@ -109,10 +123,9 @@ public enum ConfigLoader {
         let value = try node.nonEmptyString("docker")
         switch value {
         case ErgonConfig.Mode.docker.rawValue: return .docker
-        case ErgonConfig.Mode.vast.rawValue:
-            throw node.fault(.notAvailable, "vast mode is not available in this build yet (use mode: docker)")
+        case ErgonConfig.Mode.vast.rawValue: return .vast
         default:
-            throw node.fault(.invalidValue, "unknown mode \(node.shown)" + KeySuggestion.hint(for: value, among: ["docker"]))
+            throw node.fault(.invalidValue, "unknown mode \(node.shown)" + KeySuggestion.hint(for: value, among: ["docker", "vast"]))
         }
     }
 

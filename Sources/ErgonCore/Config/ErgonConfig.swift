@@ -83,6 +83,28 @@ public struct ErgonConfig: Equatable, Sendable {
         public init() {}
     }
 
+    /// Vast mode's settings (`vast_api`); also read by `ergon offers` in any mode.
+    public struct Vast: Equatable, Sendable {
+        /// The real console; a simulator's URL for rehearsals.
+        public static let defaultURL = "https://console.vast.ai"
+        public var url: String = Self.defaultURL
+        /// The account's API key; nil when the file sets none.
+        public var apiKey: String?
+        /// Offer filters in the query language of `vastai search offers`, validated at load.
+        public var offerFilters: String = ""
+        /// Disk asked for each instance, in GB, unless a task sets `vast.disk_gb`.
+        public var diskGB: Double = 20
+        /// The highest price per hour ordered (`dph_total`, storage included); nil: no cap.
+        public var maxDPH: Double?
+        /// How many offers one launch tries, walking down the list, when offers are taken.
+        public var maxOffersTried: Int = 5
+        /// How long an instance may stay loading; nil: `scheduler.provisioning_timeout`.
+        public var provisioningTimeout: Duration?
+        /// Pull credentials for private images, sent to Vast as `image_login`.
+        public var registries: [RegistryAuth] = []
+        public init() {}
+    }
+
     /// The file the configuration came from (for messages), or `<defaults>`.
     public var source: String
     public var agentID: String
@@ -92,12 +114,14 @@ public struct ErgonConfig: Equatable, Sendable {
     public var logStore: LogStoreLocation
     public var scheduler: Scheduler
     public var docker: Docker
+    public var vast: Vast
 
     public init(
         source: String = "<defaults>", agentID: String, mode: Mode = .docker, dataDir: String,
         queue: QueueLocation? = nil, logStore: LogStoreLocation? = nil, scheduler: Scheduler = .init(),
-        docker: Docker = .init()
+        docker: Docker = .init(), vast: Vast = .init()
     ) {
+        self.vast = vast
         self.source = source
         self.agentID = agentID
         self.mode = mode
@@ -106,6 +130,11 @@ public struct ErgonConfig: Equatable, Sendable {
         self.logStore = logStore ?? .file(directory: dataDir + "/logs")
         self.scheduler = scheduler
         self.docker = docker
+    }
+
+    /// How long an instance may stay provisioning in this configuration's mode.
+    public var provisioningTimeout: Duration {
+        mode == .vast ? (vast.provisioningTimeout ?? scheduler.provisioningTimeout) : scheduler.provisioningTimeout
     }
 
     /// The directory holding per-attempt log spools.

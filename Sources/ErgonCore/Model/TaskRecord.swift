@@ -70,6 +70,13 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
     case exited(code: Int)
     /// A system failure; the task is retried while attempts are left.
     case systemError(reason: String)
+    /// A system failure that the host is blamed for (it never finished provisioning, it could
+    /// not start the container): retried like `systemError`, and the backend avoids that host.
+    case hostFailure(reason: String)
+    /// The command ended but the backend reports no exit code (Vast): the code is the launch
+    /// wrapper's exit marker in the log. Provisional: the scheduler resolves it to `exited`
+    /// (marker found) or `systemError` (no marker) once the final log is read.
+    case exitStatusInLog(reason: String)
     /// The run deadline passed; the task is `error` without retry.
     case timedOut(reason: String)
     /// A failure another attempt cannot fix (an image that cannot be had); `error` without retry.
@@ -81,7 +88,7 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
     public var finalState: TaskState {
         switch self {
         case .exited(let code): return code == 0 ? .completed : .failed
-        case .systemError, .timedOut, .unrecoverable: return .error
+        case .systemError, .hostFailure, .exitStatusInLog, .timedOut, .unrecoverable: return .error
         case .stopped: return .stopped
         }
     }
@@ -90,7 +97,8 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
     public var summary: String {
         switch self {
         case .exited(let code): return "exited with code \(code)"
-        case .systemError(let reason): return reason
+        case .systemError(let reason), .hostFailure(let reason): return reason
+        case .exitStatusInLog(let reason): return "\(reason); exit status to be read from the log"
         case .timedOut(let reason): return reason
         case .unrecoverable(let reason): return reason
         case .stopped: return "stopped by a user"

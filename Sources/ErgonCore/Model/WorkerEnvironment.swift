@@ -6,16 +6,29 @@ public enum WorkerEnvironment {
     public static func docker(task: TaskRecord, attempt: Int, parents: [TaskRecord]) -> [String: String] {
         var env = task.spec.env
         let id = task.id.uuidString.lowercased()
-        let parentMap = Dictionary(uniqueKeysWithValues: parents.map { ($0.id.uuidString.lowercased(), $0.spec.slug) })
-        let parentsJSON = (try? JSONSerialization.data(withJSONObject: parentMap, options: [.sortedKeys]))
-            .flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
         env["PONOS_TASK"] = id
         env["PONOS_DATA"] = "/data"
-        env["TASK_PARENTS"] = parentsJSON
+        env["TASK_PARENTS"] = parentsJSON(parents)
         env["ERGON_TASK_ID"] = id
         env["ERGON_TASK_SLUG"] = task.spec.slug
         env["ERGON_WORKFLOW_ID"] = task.workflowID.uuidString.lowercased()
         env["ERGON_ATTEMPT"] = String(attempt)
         return env
+    }
+
+    /// Vast mode: the worker bootstraps itself, downloading its parents' artifacts, so it is
+    /// told to (`TASK_BOOTSTRAP` must be exactly `true`) and which parents it has.
+    public static func vast(task: TaskRecord, attempt: Int, parents: [TaskRecord]) -> [String: String] {
+        var env = docker(task: task, attempt: attempt, parents: parents)
+        env["TASK_BOOTSTRAP"] = "true"
+        return env
+    }
+
+    /// `TASK_PARENTS`: a JSON object mapping each parent's id to its slug, `{}` when none
+    /// (an unset or empty value makes a bootstrapping worker fail).
+    public static func parentsJSON(_ parents: [TaskRecord]) -> String {
+        let parentMap = Dictionary(parents.map { ($0.id.uuidString.lowercased(), $0.spec.slug) }, uniquingKeysWith: { first, _ in first })
+        return (try? JSONSerialization.data(withJSONObject: parentMap, options: [.sortedKeys, .withoutEscapingSlashes]))
+            .flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
     }
 }

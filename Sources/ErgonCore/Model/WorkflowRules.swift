@@ -64,7 +64,9 @@ public enum WorkflowRules {
         switch outcome {
         case .exited(let code):
             return code == 0 ? (.completed, nil) : (.failed, "exited with code \(code)")
-        case .systemError(let reason):
+        case .systemError(let reason), .hostFailure(let reason), .exitStatusInLog(let reason):
+            // `exitStatusInLog` is resolved before an attempt ends; if it ever arrives here,
+            // the exit status is unknown, which is a system failure.
             if task.hasAttemptsLeft {
                 return (.pending, "attempt \(task.attempt) failed: \(reason); retrying")
             }

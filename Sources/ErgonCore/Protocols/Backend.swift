@@ -28,10 +28,32 @@ public protocol Backend: Sendable {
 
     /// Removes what a finished workflow left in the backend (its shared volumes).
     func cleanUp(workflow: WorkflowRecord) async throws
+
+    /// True when `launch` returns once the task's command runs (docker); false when it returns
+    /// once the instance is ordered and the listing tells when it runs (vast).
+    var launchStartsCommand: Bool { get }
+
+    /// True when every instance comes with its own GPU (a rented GPU host), so GPU tasks need
+    /// no device from the agent's own inventory.
+    var instancesHaveGPU: Bool { get }
+
+    /// The environment an attempt's container receives (WORKER_CONTRACT.md for this mode).
+    func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord]) -> [String: String]
+
+    /// Tells the backend that the host of an instance failed it (never finished provisioning,
+    /// could not start the container), so later launches go elsewhere. Called before the
+    /// instance is destroyed.
+    func avoidHost(ofInstance instanceID: String, reason: String) async
 }
 
 extension Backend {
     public func cleanUp(workflow: WorkflowRecord) async throws {}
+    public var instancesHaveGPU: Bool { false }
+    public var launchStartsCommand: Bool { true }
+    public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord]) -> [String: String] {
+        WorkerEnvironment.docker(task: task, attempt: attempt, parents: parents)
+    }
+    public func avoidHost(ofInstance instanceID: String, reason: String) async {}
 }
 
 /// An error a backend reports with a message meant for the operator.
@@ -48,6 +70,10 @@ public struct BackendError: Error, Equatable, Sendable, CustomStringConvertible 
         case malformed
         /// Anything else the backend refused.
         case refused
+        /// An order was sent but its answer was lost (a timeout): the instance may exist. It
+        /// must not be ordered again; the next listing finds it by its label, or the ordering
+        /// grace period ends the attempt.
+        case outcomeUnknown
     }
     public var kind: Kind
     public var message: String

@@ -12,9 +12,10 @@ public struct BackendInstance: Equatable, Sendable {
         case exited(code: Int)
         /// The instance could not start the command (for example `OCI runtime create failed`).
         case failedStart(message: String)
-        /// Stopped without the agent asking; `exitMarker` is the code read from the wrapper's
-        /// final log line when there is one (vast mode), nil otherwise.
-        case stopped
+        /// The command ended but the backend reports no exit code (a Vast instance `exited`,
+        /// or `stopped` without the agent asking): the launch wrapper's exit marker in the log
+        /// tells the code, and its absence means the instance was lost.
+        case ended(reason: String)
         /// The host or instance is lost (offline, unknown, interrupted, dead).
         case lost(reason: String)
     }
@@ -31,11 +32,14 @@ public struct BackendInstance: Equatable, Sendable {
     public var pricePerHour: Double?
     /// The image the instance runs.
     public var image: String?
+    /// The physical host, when the backend rents from several (a Vast machine id).
+    public var machineID: String?
 
     public init(
         id: String, label: InstanceLabel?, status: Status, stateText: String, createdAt: Date? = nil,
-        pricePerHour: Double? = nil, image: String? = nil
+        pricePerHour: Double? = nil, image: String? = nil, machineID: String? = nil
     ) {
+        self.machineID = machineID
         self.id = id
         self.label = label
         self.status = status
@@ -70,11 +74,14 @@ public struct LaunchRequest: Sendable {
     public var dataDirectory: String
     /// The workflow the task belongs to (for its shared volumes).
     public var workflow: WorkflowRecord
+    /// The task's parents, as the queue holds them.
+    public var parents: [TaskRecord]
 
     public init(
         task: TaskRecord, attempt: Int, label: InstanceLabel, gpu: String?, environment: [String: String],
-        dataDirectory: String, workflow: WorkflowRecord
+        dataDirectory: String, workflow: WorkflowRecord, parents: [TaskRecord] = []
     ) {
+        self.parents = parents
         self.task = task
         self.attempt = attempt
         self.label = label

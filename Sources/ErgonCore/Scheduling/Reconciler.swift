@@ -68,7 +68,7 @@ public enum Reconciler {
         switch instance.status {
         case .provisioning:
             if now.timeIntervalSince(attempt.claimedAt) > policy.provisioningTimeout {
-                return finish(.systemError(reason: "still provisioning after \(Self.format(policy.provisioningTimeout))"))
+                return finish(.hostFailure(reason: "still provisioning after \(Self.format(policy.provisioningTimeout))"))
             }
             guard attempt.instanceID != instance.id || attempt.phase != .provisioning || attempt.absentTicks > 0 else {
                 return []
@@ -84,9 +84,9 @@ public enum Reconciler {
         case .exited(let code):
             return finish(.exited(code: code))
         case .failedStart(let message):
-            return finish(.systemError(reason: "the instance failed to start: \(message)"))
-        case .stopped:
-            return finish(.systemError(reason: "the instance stopped without the agent asking"))
+            return finish(.hostFailure(reason: "the instance failed to start: \(message)"))
+        case .ended(let reason):
+            return finish(.exitStatusInLog(reason: reason))
         case .lost(let reason):
             return finish(.systemError(reason: "the instance was lost: \(reason)"))
         }
@@ -114,7 +114,7 @@ public enum Reconciler {
         var freeGPUs = policy.gpus.filter { !usedGPUs.contains($0) }
         var actions: [SchedulerAction] = []
         for task in snapshot.pending where slots > 0 && !snapshot.busy.contains(task.id) {
-            if task.spec.gpu {
+            if task.spec.gpu && !policy.instancesHaveGPU {
                 // A GPU task waits for a free GPU; tasks behind it that need none go ahead.
                 guard !freeGPUs.isEmpty else { continue }
                 actions.append(.launch(taskID: task.id, gpu: freeGPUs.removeFirst()))

@@ -14,6 +14,8 @@ public struct ReconcilerPolicy: Equatable, Sendable {
     public var gpus: [String]
     /// False while draining: no new task is claimed.
     public var claiming: Bool
+    /// True when every instance brings its own GPU (vast mode): GPU tasks take no device.
+    public var instancesHaveGPU: Bool = false
 
     public init(
         maxParallelTasks: Int, defaultTimeout: TimeInterval, provisioningTimeout: TimeInterval,
@@ -32,7 +34,7 @@ public struct ReconcilerPolicy: Equatable, Sendable {
         self.init(
             maxParallelTasks: config.scheduler.maxParallelTasks,
             defaultTimeout: config.scheduler.defaultTimeout.seconds,
-            provisioningTimeout: config.scheduler.provisioningTimeout.seconds,
+            provisioningTimeout: config.provisioningTimeout.seconds,
             orderingGrace: config.scheduler.orderingGrace.seconds, gpus: gpus, claiming: claiming)
     }
 

@@ -55,8 +55,8 @@ extension Scheduler {
             let request = LaunchRequest(
                 task: task, attempt: attempt.number,
                 label: InstanceLabel(agentID: agentID, taskID: task.id, attempt: attempt.number), gpu: gpu,
-                environment: WorkerEnvironment.docker(task: task, attempt: attempt.number, parents: parents),
-                dataDirectory: try workspace.prepare(taskID: task.id), workflow: workflow)
+                environment: backend.environment(task: task, attempt: attempt.number, parents: parents),
+                dataDirectory: try workspace.prepare(taskID: task.id), workflow: workflow, parents: parents)
             let ordered = attempt
             let id = try await withDeadline(basePolicy.provisioningTimeout) { [backend, queue] in
                 try await backend.launch(request) { id in
@@ -67,9 +67,17 @@ extension Scheduler {
                 }
             }
             attempt.instanceID = id
-            attempt.phase = .running
-            attempt.startedAt = now()
+            if backend.launchStartsCommand {
+                attempt.phase = .running
+                attempt.startedAt = now()
+            } else {
+                attempt.phase = .provisioning  // the listing says when the command runs
+            }
             try await queue.updateAttempt(attempt)
+        } catch let error as BackendError where error.kind == .outcomeUnknown {
+            // Never re-send an order whose answer was lost: the attempt stays `ordering` and
+            // the reconciler adopts the instance by its label or gives up after the grace.
+            logger.warning("launch of \(task.spec.slug) attempt \(attempt.number): \(error.message); waiting for the listing")
         } catch {
             let message = (error as? BackendError)?.message ?? "\(error)"
             logger.error("launch of \(task.spec.slug) attempt \(attempt.number) failed: \(message)")
@@ -108,16 +116,26 @@ extension Scheduler {
     /// Ends an attempt: decides it in the queue (`finishing`), reads the instance's final
     /// output into the spool, destroys the instance and waits until it is gone, ships the log,
     /// then records the outcome. A failure on the way leaves `finishing` for the next tick.
-    func finish(_ held: HeldTask, instanceID: String?, outcome: AttemptOutcome) async throws {
+    func finish(_ held: HeldTask, instanceID: String?, outcome decided: AttemptOutcome) async throws {
         var attempt = held.attempt
+        var outcome = decided
         let firstTime = attempt.phase != .finishing
         if firstTime || attempt.outcome != outcome {
             attempt.phase = .finishing
             attempt.outcome = outcome
             try await queue.updateAttempt(attempt)
         }
+        if firstTime, case .hostFailure(let reason) = outcome, let instanceID {
+            await backend.avoidHost(ofInstance: instanceID, reason: reason)
+        }
         if let instanceID {
             attempt = try await readFinalLogs(attempt, instanceID: instanceID)
+        }
+        if case .exitStatusInLog(let reason) = outcome {
+            // Only now is the whole output in the spool: the wrapper's marker tells the code.
+            outcome = try exitStatus(of: attempt, reason: reason)
+            attempt.outcome = outcome
+            logger.debug("attempt \(attempt.number) of \(held.task.spec.slug): \(reason); read from its log: \(outcome.summary)")
         }
         if firstTime, let text = Self.note(for: outcome) {
             attempt = try note(attempt, "attempt \(attempt.number): \(text)")
@@ -135,12 +153,24 @@ extension Scheduler {
         logger.info("\(task.spec.slug) attempt \(attempt.number) \(outcome.summary) → \(task.state.rawValue)")
     }
 
+    /// The outcome an ended command's log tells: its exit marker's status, or a system error
+    /// when the log holds none (the instance was lost or interrupted before the command ended).
+    func exitStatus(of attempt: AttemptRecord, reason: String) throws -> AttemptOutcome {
+        let label = InstanceLabel(agentID: attempt.agentID, taskID: attempt.taskID, attempt: attempt.number)
+        let from = max(0, attempt.logSpooled - Int64(ExitMarker.searchWindow))
+        let tail = try shipper.spool.read(
+            taskID: attempt.taskID, attempt: attempt.number, from: from, limit: Int(attempt.logSpooled - from))
+        if let code = ExitMarker.status(in: tail, label: label) { return .exited(code: code) }
+        return .systemError(reason: "\(reason) and its log holds no exit status (the command did not finish)")
+    }
+
     /// The agent's own line for an outcome, if it has one.
     static func note(for outcome: AttemptOutcome) -> String? {
         switch outcome {
-        case .systemError(let reason), .timedOut(let reason), .unrecoverable(let reason): return reason
+        case .systemError(let reason), .hostFailure(let reason), .timedOut(let reason), .unrecoverable(let reason):
+            return reason
         case .stopped: return "stopped by a user"
-        case .exited: return nil
+        case .exited, .exitStatusInLog: return nil
         }
     }
 

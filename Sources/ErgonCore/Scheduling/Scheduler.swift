@@ -52,7 +52,9 @@ public actor Scheduler: Service {
         self.workspace = TaskWorkspace(root: config.workDirectory)
         self.wakeupFile = WakeupFile(path: config.wakeupFile)
         self.pollInterval = config.scheduler.pollInterval
-        self.basePolicy = ReconcilerPolicy(config: config, gpus: gpus)
+        var policy = ReconcilerPolicy(config: config, gpus: gpus)
+        policy.instancesHaveGPU = backend.instancesHaveGPU
+        self.basePolicy = policy
         self.logger = logger
         self.now = now
     }
@@ -160,6 +162,7 @@ public actor Scheduler: Service {
     /// needing one when it has GPUs, read separately so neither kind hides the other.
     func pendingCandidates(_ policy: ReconcilerPolicy) async throws -> [TaskRecord] {
         let window = policy.maxParallelTasks + 16
+        if policy.instancesHaveGPU { return try await queue.pendingTasks(limit: window) }
         var candidates = try await queue.pendingTasks(limit: window, needingGPU: false)
         if !policy.gpus.isEmpty {
             candidates += try await queue.pendingTasks(limit: policy.gpus.count + 16, needingGPU: true)

@@ -1,0 +1,52 @@
+import Foundation
+
+extension ConfigLoader {
+    static let vastKeys = [
+        "url", "api_key", "offer_filters", "disk_gb", "max_dph", "max_offers_tried", "provisioning_timeout", "registries",
+    ]
+
+    /// Reads `vast_api`. The filters are checked here, at load, so `ergon config check` and
+    /// the agent's start catch a bad term before anything is rented.
+    static func readVast(_ section: DocumentNode?, checkOfferFilters: OfferFilterCheck?) throws(DocumentNode.Fault) -> ErgonConfig.Vast {
+        var vast = ErgonConfig.Vast()
+        guard let section else { return vast }
+        let fields = try section.fields(allowed: vastKeys)
+        if let node = fields["url"] {
+            let value = try node.nonEmptyString("the API's base URL, e.g. https://console.vast.ai")
+            guard let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+                url.query == nil
+            else {
+                throw node.fault(.invalidValue, "invalid URL \(node.shown) (expected http(s)://HOST[:PORT], e.g. https://console.vast.ai)")
+            }
+            vast.url = value.hasSuffix("/") ? String(value.dropLast()) : value
+        }
+        if let node = fields["api_key"], !node.isNull {
+            let key = try node.nonEmptyString("the account's API key, e.g. ${VAST_API_KEY}")
+            guard !key.contains(where: { $0.isWhitespace }) else {
+                throw node.fault(.invalidValue, "the API key holds whitespace (check the variable it comes from)")
+            }
+            vast.apiKey = key
+        }
+        if let node = fields["offer_filters"], !node.isNull {
+            let text = try node.string()
+            if let problem = checkOfferFilters?(text) { throw node.fault(.invalidValue, problem) }
+            vast.offerFilters = text
+        }
+        if let node = fields["disk_gb"] {
+            let disk = try node.number()
+            guard disk >= 8, disk <= 100_000 else {
+                throw node.fault(.invalidValue, "disk_gb must be between 8 (Vast's minimum) and 100000, got \(node.shown)")
+            }
+            vast.diskGB = disk
+        }
+        if let node = fields["max_dph"], !node.isNull {
+            let cap = try node.number()
+            guard cap > 0 else { throw node.fault(.invalidValue, "max_dph must be a price per hour above 0, got \(node.shown)") }
+            vast.maxDPH = cap
+        }
+        if let node = fields["max_offers_tried"] { vast.maxOffersTried = try node.int(atLeast: 1) }
+        if let node = fields["provisioning_timeout"] { vast.provisioningTimeout = try node.duration(positive: true) }
+        if let node = fields["registries"] { vast.registries = try readRegistries(node) }
+        return vast
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// The line a launch wrapper prints when the task's command ends, carrying its exit status,
+/// for backends that report no exit code (Vast). One place knows its format.
+///
+/// The marker names the attempt's label so that output of another run (a log replayed by the
+/// task, a parent's log printed by a child) cannot be mistaken for this attempt's end.
+public enum ExitMarker {
+    /// The fixed start of every marker.
+    public static let tag = "##ergon-exit##"
+
+    /// The text before the status, for one attempt.
+    public static func prefix(label: InstanceLabel) -> String { "\(tag) \(label.vastLabel) status=" }
+
+    /// A `printf` format and its arguments for a POSIX shell, printing the marker with the
+    /// status held in `statusVariable`. The label has no `%` or quote: it is made of an agent
+    /// id, a UUID and a number, and agent ids are checked at config load.
+    public static func shellPrintf(label: InstanceLabel, statusVariable: String) -> String {
+        "printf '%s%d\\n' '\(prefix(label: label))' \"$\(statusVariable)\""
+    }
+
+    /// How many bytes from the end of a log are searched: the marker is the wrapper's last
+    /// line, so only what the platform adds after it can follow.
+    public static let searchWindow = 64 * 1024
+
+    /// The exit status in the last marker of `label` within `text`, if any. The marker may
+    /// follow an unterminated last line of the task's output on the same line.
+    public static func status(in text: [UInt8], label: InstanceLabel) -> Int? {
+        let needle = Array(prefix(label: label).utf8)
+        guard text.count >= needle.count else { return nil }
+        var start = text.count - needle.count
+        while start >= 0 {
+            if text[start] == needle[0], Array(text[start..<(start + needle.count)]) == needle {
+                var index = start + needle.count
+                var negative = false
+                if index < text.count, text[index] == UInt8(ascii: "-") {
+                    negative = true
+                    index += 1
+                }
+                var value = 0
+                var digits = 0
+                while index < text.count, digits < 10, let digit = Self.digit(text[index]) {
+                    value = value * 10 + digit
+                    digits += 1
+                    index += 1
+                }
+                let ended = index == text.count || text[index] == 0x0a || text[index] == 0x0d
+                if digits > 0, ended { return negative ? -value : value }
+            }
+            start -= 1
+        }
+        return nil
+    }
+
+    private static func digit(_ byte: UInt8) -> Int? {
+        byte >= 0x30 && byte <= 0x39 ? Int(byte - 0x30) : nil
+    }
+}
