@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Domain types, the task state machine, the Backend/TaskQueue/LogStore protocols,
@@ -38,6 +39,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Vast.ai side: the offer query language, the API client, the VastBackend.
+        .target(
+            name: "ErgonVast",
+            dependencies: [
+                "ErgonCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A Vast API look-alike (seeded market, instance lifecycle, fault injection) for tests,
+        // demos and rehearsing configs; `--docker` runs each instance on the local engine.
+        .target(
+            name: "VastSimulator",
+            dependencies: [
+                "ErgonVast", "ErgonDocker", "ErgonCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The embedded task queue (SQLite through GRDB).
         .target(
             name: "ErgonSQLite",
@@ -50,7 +73,7 @@ let package = Package(
         .target(
             name: "ErgonCLI",
             dependencies: [
-                "ErgonCore", "ErgonDocker", "ErgonSQLite",
+                "ErgonCore", "ErgonDocker", "ErgonSQLite", "ErgonVast", "VastSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -61,13 +84,23 @@ let package = Package(
         // running the built `ergon` binary.
         .target(
             name: "ErgonTestSupport",
-            dependencies: ["ErgonCore"],
+            dependencies: ["ErgonCore", "ErgonVast", "VastSimulator"],
             path: "Tests/ErgonTestSupport"
         ),
         .testTarget(name: "ErgonCoreTests", dependencies: ["ErgonCore", "ErgonTestSupport"]),
         .testTarget(name: "ErgonSQLiteTests", dependencies: ["ErgonSQLite", "ErgonCore", "ErgonTestSupport"]),
         .testTarget(name: "ErgonDockerTests", dependencies: ["ErgonDocker", "ErgonCore", "ErgonTestSupport"]),
-        .testTarget(name: "ErgonCLITests", dependencies: ["ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonTestSupport"]),
+        .testTarget(
+            name: "ErgonVastTests",
+            dependencies: [
+                "ErgonVast", "VastSimulator", "ErgonCore", "ErgonTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "ErgonCLITests", dependencies: ["ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
