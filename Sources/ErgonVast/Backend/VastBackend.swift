@@ -1,0 +1,161 @@
+import ErgonCore
+import Foundation
+import Logging
+
+/// The dispatcher protocol on rented single-GPU Vast.ai instances.
+///
+/// Every instance carries the label `ergon:<agent>:<task>:<attempt>`; the listing reads
+/// them back, so a restarted agent re-adopts its instances and the reconciler destroys what
+/// no live attempt claims. "Stop" always means destroy: a stopped instance bills its disk.
+public struct VastBackend: Backend {
+    public let name = "vast"
+    public var instancesHaveGPU: Bool { true }
+    public var launchStartsCommand: Bool { false }
+
+    let client: VastClient
+    let settings: ErgonConfig.Vast
+    let agentID: String
+    let hosts: HostAvoidance
+    /// Reads an image's entrypoint from its registry when a task sets none.
+    let imageConfig: (any ImageEntrypointSource)?
+    let logger: Logger
+    /// How long `destroy` waits for an instance to read back as gone.
+    let destroyConfirmation: Duration
+    let sleep: @Sendable (Duration) async throws -> Void
+
+    /// A backend for the `vast_api` settings. The filters are parsed now, so a bad one stops
+    /// the agent at start rather than at its first launch.
+    public init(
+        client: VastClient, settings: ErgonConfig.Vast, agentID: String, hosts: HostAvoidance = HostAvoidance(),
+        imageConfig: (any ImageEntrypointSource)? = nil, destroyConfirmation: Duration = .seconds(60), logger: Logger = Logger(label: "ergon.vast"),
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) throws(OfferQueryError) {
+        _ = try OfferSelection.make(agentFilters: settings.offerFilters, maxDPH: settings.maxDPH, diskGB: settings.diskGB)
+        self.client = client
+        self.settings = settings
+        self.agentID = agentID
+        self.hosts = hosts
+        self.imageConfig = imageConfig
+        self.destroyConfirmation = destroyConfirmation
+        self.logger = logger
+        self.sleep = sleep
+    }
+
+    /// Runs `body` with a backend and its HTTP client, shutting the client down after.
+    public static func withBackend<T: Sendable>(
+        settings: ErgonConfig.Vast, agentID: String, logger: Logger = Logger(label: "ergon.vast"),
+        _ body: (VastBackend) async throws -> T
+    ) async throws -> T {
+        guard let key = settings.apiKey else {
+            throw BackendError(.refused, "vast_api.api_key is not set")
+        }
+        guard let url = URL(string: settings.url) else {
+            throw BackendError(.refused, "vast_api.url: invalid URL \(settings.url)")
+        }
+        return try await VastClient.withClient(baseURL: url, apiKey: key, logger: logger) { client in
+            let backend = try VastBackend(client: client, settings: settings, agentID: agentID, logger: logger)
+            return try await body(backend)
+        }
+    }
+
+    public func prepare() async throws {
+        do {
+            _ = try await client.listInstances()
+        } catch let error as VastError {
+            throw BackendError(error.kind == .auth ? .refused : .unreachable, "the Vast API at \(settings.url) cannot be used: \(error)")
+        }
+    }
+
+    public func list() async throws -> [BackendInstance] {
+        let prefix = InstanceLabel.vastPrefix(agentID: agentID)
+        let instances: [VastInstance]
+        do {
+            instances = try await client.listInstances()
+        } catch let error as VastError {
+            throw Self.backendError(error, doing: "listing instances")
+        }
+        let ours = instances.filter { $0.label?.hasPrefix(prefix) ?? false }
+        await hosts.noteListing(ours.compactMap { instance in
+            instance.machineID.map { (String(instance.id), String($0)) }
+        })
+        return ours.map(\.backendInstance)
+    }
+
+    public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord]) -> [String: String] {
+        WorkerEnvironment.vast(task: task, attempt: attempt, parents: parents)
+    }
+
+    public func avoidHost(ofInstance instanceID: String, reason: String) async {
+        if let machine = await hosts.avoid(instance: instanceID, reason: reason) {
+            logger.warning("avoiding Vast machine \(machine) for \(Reconciler.format(hosts.period)): \(reason)")
+        }
+    }
+
+    public func readLogs(instanceID: String, cursor: String?) async throws -> LogRead {
+        let id = try Self.instanceNumber(instanceID)
+        let position = cursor.flatMap(VastLogCursor.init(encoded:)) ?? VastLogCursor()
+        let text: String
+        do {
+            text = try await client.logs(id: id, tail: position.tail)
+        } catch let error as VastError {
+            throw Self.backendError(error, doing: "reading the logs of instance \(instanceID)")
+        }
+        let step = position.advance(with: Array(text.utf8))
+        if step.gap {
+            logger.warning("instance \(instanceID): log lines were lost between two reads; asking for \(step.cursor.tail) lines from now on")
+        }
+        return LogRead(bytes: step.bytes, cursor: step.cursor.encoded)
+    }
+
+    public func destroy(instanceID: String) async throws {
+        let id = try Self.instanceNumber(instanceID)
+        do {
+            try await client.destroyInstance(id: id)
+        } catch let error as VastError {
+            throw Self.backendError(error, doing: "destroying instance \(instanceID)")
+        }
+        // Destroyed means it reads back as gone; until then the attempt keeps it.
+        let deadline = ContinuousClock.now + destroyConfirmation
+        var delay = Duration.milliseconds(250)
+        while true {
+            do {
+                if try await client.instance(id: id) == nil { return }
+            } catch let error as VastError where error.kind == .notFound {
+                return
+            } catch let error as VastError {
+                throw Self.backendError(error, doing: "confirming instance \(instanceID) is gone")
+            }
+            guard ContinuousClock.now < deadline else {
+                throw BackendError(.refused, "instance \(instanceID) still exists \(destroyConfirmation) after it was destroyed; trying again next tick")
+            }
+            try await sleep(delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    public func changes() -> AsyncStream<Void> {
+        // Vast has no event stream: the poll interval paces the loop. The stream stays open
+        // (it ends when the consuming task is cancelled) so the scheduler keeps listening.
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        continuation.onTermination = { _ in _ = continuation }
+        return stream
+    }
+
+    /// Vast's instance ids are numbers; anything else never came from this backend.
+    static func instanceNumber(_ instanceID: String) throws -> Int {
+        guard let id = Int(instanceID) else { throw BackendError(.malformed, "\"\(instanceID)\" is not a Vast instance id") }
+        return id
+    }
+
+    /// One mapping from the client's classification to the scheduler's.
+    static func backendError(_ error: VastError, doing what: String) -> BackendError {
+        let kind: BackendError.Kind
+        switch error.kind {
+        case .timeout: kind = .unreachable
+        case .transport, .server, .rateLimited: kind = .unreachable
+        case .malformed: kind = .malformed
+        case .auth, .rejected, .notFound, .offerGone: kind = .refused
+        }
+        return BackendError(kind, "\(what): \(error)")
+    }
+}

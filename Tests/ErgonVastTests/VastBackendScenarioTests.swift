@@ -1,0 +1,273 @@
+import ErgonCore
+import ErgonTestSupport
+import Foundation
+import Testing
+import VastSimulator
+
+@testable import ErgonVast
+
+/// The VastBackend under the scheduler, against the simulator, one SCHEDULER.md situation each.
+@Suite("Vast backend scenarios")
+struct VastBackendScenarioTests {
+    /// Runs `body` with a started agent; always stops it.
+    func withAgent(
+        _ options: SimulatorOptions = .forTesting(), configure: (inout ErgonConfig) -> Void = { _ in },
+        _ body: (VastAgentFixture) async throws -> Void
+    ) async throws {
+        try await withVastSimulator(options) { sim in
+            let agent = try VastAgentFixture(sim: sim, configure: configure)
+            agent.start()
+            do {
+                try await body(agent)
+            } catch {
+                try? await agent.stop()
+                throw error
+            }
+            try await agent.stop()
+        }
+    }
+
+    static func rule(_ kind: FaultKind, _ endpoints: Set<SimulatorEndpoint> = [], rate: Double = 1, times: Int? = nil,
+                     retryAfter: Double? = 1, afterSeconds: Double? = nil) -> FaultRule {
+        FaultRule(endpoints: endpoints, kind: kind, rate: rate, times: times, retryAfter: retryAfter, afterSeconds: afterSeconds)
+    }
+
+    @Test("happy path: a parent and a child complete, exit codes come from the marker, nothing is left")
+    func happyPath() async throws {
+        try await withAgent { agent in
+            let tasks = try await agent.submit([
+                VastAgentFixture.task("parent"), VastAgentFixture.task("child", parents: ["parent"], exit: 3),
+            ])
+            let child = try await agent.waitEnded(tasks["child"]!.id)
+            #expect(child.state == .failed)
+            #expect(child.exitCode == 3)
+            let parent = try await agent.queue.task(tasks["parent"]!.id)!
+            #expect(parent.state == .completed)
+            #expect(parent.exitCode == 0)
+            let log = try await agent.log(parent.id)
+            #expect(log.contains("[sim] instance"))
+            #expect(log.contains(ExitMarker.tag))
+            // The child was told to bootstrap itself from its parent.
+            let ordered = await agent.instances(of: child.id)
+            #expect(ordered.count == 1)
+            let env = Dictionary(
+                (ordered.first?["extra_env"]?.arrayValue ?? []).compactMap { pair -> (String, String)? in
+                    guard let items = pair.arrayValue, items.count == 2, let key = items[0].stringValue,
+                        let value = items[1].stringValue
+                    else { return nil }
+                    return (key, value)
+                }, uniquingKeysWith: { first, _ in first })
+            #expect(env["TASK_BOOTSTRAP"] == "true")
+            #expect(env["TASK_PARENTS"] == "{\"\(parent.id.uuidString.lowercased())\":\"parent\"}")
+            #expect(env["PONOS_TASK"] == child.id.uuidString.lowercased())
+            #expect(env["PONOS_DATA"] == "/data")
+            #expect(env.keys.allSatisfy { !$0.contains("API_KEY") })
+            #expect(ordered.first?["label"]?.stringValue == "ergon:\(agent.config.agentID):\(child.id.uuidString.lowercased()):1")
+            #expect(ordered.first?["onstart"]?.stringValue == "/bin/sh")
+            let stats = await agent.sim.stats()
+            #expect(stats.liveInstances == 0)
+            #expect(stats.createdInstances == 2)
+        }
+    }
+
+    @Test("a worker that stops its own instance: the marker decides, the stopped instance is destroyed")
+    func selfStop() async throws {
+        try await withAgent { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("w", selfStop: true)])
+            let task = try await agent.waitEnded(tasks["w"]!.id)
+            #expect(task.state == .completed)
+            #expect(await agent.sim.stats().liveInstances == 0)
+        }
+    }
+
+    @Test("an offer taken between search and order: the next offer is ordered")
+    func offerTaken() async throws {
+        var options = SimulatorOptions.forTesting()
+        options.faults = FaultPlan(rules: [Self.rule(.offerTaken, [.create], times: 1)])
+        try await withAgent(options) { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("t")])
+            #expect(try await agent.waitEnded(tasks["t"]!.id).state == .completed)
+            let stats = await agent.sim.stats()
+            #expect(stats.requests(.create) == 2)
+            #expect(stats.createdInstances == 1)
+            #expect(try await agent.queue.attempts(of: tasks["t"]!.id).count == 1)
+        }
+    }
+
+    @Test("stuck loading past the deadline: destroyed, the machine avoided, retried on another one")
+    func stuckLoading() async throws {
+        var options = SimulatorOptions.forTesting()
+        options.faults = FaultPlan(rules: [Self.rule(.stuckLoading, times: 1)])
+        try await withAgent(options, configure: { $0.vast.provisioningTimeout = .seconds(20) }) { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("t")])
+            let task = try await agent.waitEnded(tasks["t"]!.id)
+            #expect(task.state == .completed)
+            let attempts = try await agent.queue.attempts(of: task.id)
+            #expect(attempts.count == 2)
+            guard case .hostFailure(let reason)? = attempts.first?.outcome else {
+                Issue.record("expected a host failure first, got \(String(describing: attempts.first?.outcome))")
+                return
+            }
+            #expect(reason.contains("provisioning"))
+            let machines = await agent.instances(of: task.id).compactMap { $0["machine_id"]?.intValue }
+            #expect(machines.count == 2)
+            #expect(Set(machines).count == 2, "the retry went to the same machine")
+            #expect(await agent.sim.stats().liveInstances == 0)
+        }
+    }
+
+    @Test("OCI runtime create failed: destroyed and retried elsewhere")
+    func ociFailure() async throws {
+        var options = SimulatorOptions.forTesting()
+        options.faults = FaultPlan(rules: [Self.rule(.ociFailure, times: 1)])
+        try await withAgent(options) { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("t")])
+            let task = try await agent.waitEnded(tasks["t"]!.id)
+            #expect(task.state == .completed)
+            let attempts = try await agent.queue.attempts(of: task.id)
+            #expect(attempts.count == 2)
+            #expect(attempts.first?.outcome?.summary.contains("OCI runtime create failed") == true)
+        }
+    }
+
+    @Test("the host goes offline mid-run: what was read is kept, the task is retried")
+    func hostOffline() async throws {
+        var options = SimulatorOptions.forTesting()
+        options.faults = FaultPlan(rules: [Self.rule(.hostOffline, times: 1, afterSeconds: 4)])
+        try await withAgent(options) { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("t", run: 10)])
+            let task = try await agent.waitEnded(tasks["t"]!.id)
+            #expect(task.state == .completed)
+            let attempts = try await agent.queue.attempts(of: task.id)
+            #expect(attempts.count == 2)
+            guard case .systemError(let reason)? = attempts.first?.outcome else {
+                Issue.record("expected a system error first, got \(String(describing: attempts.first?.outcome))")
+                return
+            }
+            #expect(reason.contains("offline"))
+            #expect(await agent.sim.stats().liveInstances == 0)
+        }
+    }
+
+    @Test("interrupted (stopped with no exit marker): retried as a system error")
+    func interrupted() async throws {
+        var options = SimulatorOptions.forTesting()
+        options.faults = FaultPlan(rules: [Self.rule(.interrupted, times: 1, afterSeconds: 2)])
+        try await withAgent(options) { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("t", run: 10)])
+            let task = try await agent.waitEnded(tasks["t"]!.id)
+            #expect(task.state == .completed)
+            let attempts = try await agent.queue.attempts(of: task.id)
+            #expect(attempts.count == 2)
+            #expect(attempts.first?.outcome?.summary.contains("no exit status") == true)
+        }
+    }
+
+    @Test("429 storms and 5xx on every endpoint: every task ends once, one instance each")
+    func rateLimitStorm() async throws {
+        var options = SimulatorOptions.forTesting()
+        options.faults = FaultPlan(rules: [
+            Self.rule(.rateLimit, [.search, .list, .show, .logs, .destroy], rate: 0.3, retryAfter: 0.01),
+            Self.rule(.serverError, [.list, .logs, .logResult], rate: 0.1),
+        ], seed: 7)
+        try await withAgent(options) { agent in
+            let tasks = try await agent.submit((1...6).map { VastAgentFixture.task("t\($0)") })
+            for task in tasks.values {
+                #expect(try await agent.waitEnded(task.id, timeout: .seconds(60)).state == .completed)
+            }
+            let stats = await agent.sim.stats()
+            #expect(stats.liveInstances == 0)
+            #expect(stats.createsPerLabel.values.allSatisfy { $0 == 1 })
+            #expect(stats.faultsInjected.values.reduce(0, +) > 0)
+        }
+    }
+
+    @Test("a cancel destroys the instance, then the task is stopped")
+    func cancel() async throws {
+        try await withAgent { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("long", run: 100_000)])
+            let id = tasks["long"]!.id
+            _ = try await agent.waitFor(id) { _ in true }
+            try await waitUntil { try await agent.queue.attempts(of: id).first?.phase == .running }
+            _ = try await agent.queue.cancel(taskID: id, at: agent.sim.clock.now())
+            #expect(try await agent.waitEnded(id).state == .stopped)
+            #expect(await agent.sim.stats().liveInstances == 0)
+        }
+    }
+
+    @Test("a failed listing changes nothing: the running task is neither lost nor retried")
+    func failedListing() async throws {
+        try await withAgent { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("t", run: 20)])
+            let id = tasks["t"]!.id
+            try await waitUntil { try await agent.queue.attempts(of: id).first?.phase == .running }
+            await agent.sim.vast.setFaults(FaultPlan(rules: [Self.rule(.serverError, [.list])]))
+            try await Task.sleep(for: .seconds(2))  // 40 simulated seconds: the command ended meanwhile
+            #expect(try await agent.queue.task(id)?.state == .running)
+            #expect(try await agent.queue.attempts(of: id).count == 1)
+            #expect(await agent.sim.stats().requests(.destroy) == 0)
+            await agent.sim.vast.setFaults(.none)
+            #expect(try await agent.waitEnded(id).state == .completed)
+            #expect(try await agent.queue.attempts(of: id).count == 1)
+        }
+    }
+
+    @Test("killed between create and record: the restarted agent adopts the instance by its label, no duplicate")
+    func killedBetweenCreateAndRecord() async throws {
+        try await withVastSimulator(.forTesting()) { sim in
+            let queue = MemoryTaskQueue()
+            let agent = try VastAgentFixture(sim: sim, queue: queue)
+            let tasks = try await agent.submit([VastAgentFixture.task("t")])
+            let task = tasks["t"]!
+            // The first life: claim and order, then die before the id reaches the queue.
+            let held = try #require(try await queue.claim(taskID: task.id, agentID: agent.config.agentID, gpu: nil, at: sim.clock.now()))
+            struct Killed: Error {}
+            let request = LaunchRequest(
+                task: held.task, attempt: held.attempt.number,
+                label: InstanceLabel(agentID: agent.config.agentID, taskID: task.id, attempt: held.attempt.number), gpu: nil,
+                environment: agent.backend.environment(task: held.task, attempt: 1, parents: []), dataDirectory: "/nonexistent",
+                workflow: try #require(try await queue.workflow(task.workflowID)))
+            await #expect(throws: Killed.self) { _ = try await agent.backend.launch(request) { _ in throw Killed() } }
+            #expect(try await queue.attempts(of: task.id).first?.instanceID == nil)
+            // The second life.
+            agent.start()
+            #expect(try await agent.waitEnded(task.id).state == .completed)
+            let stats = await sim.stats()
+            #expect(stats.createdInstances == 1)
+            #expect(stats.liveInstances == 0)
+            #expect(try await queue.attempts(of: task.id).count == 1)
+            try await agent.stop()
+        }
+    }
+
+    @Test("an instance with our label and no live attempt is destroyed at start (the orphan reaper)")
+    func orphanAtStart() async throws {
+        try await withVastSimulator(.forTesting()) { sim in
+            let agent = try VastAgentFixture(sim: sim)
+            let offer = try #require(try await agent.client.searchOffers(body: ["limit": 1, "num_gpus": ["eq": 1], "rentable": ["eq": true]]).first)
+            let label = InstanceLabel(agentID: agent.config.agentID, taskID: UUID(), attempt: 1).vastLabel
+            let created = try await agent.client.createInstance(
+                offerID: offer.id,
+                request: VastCreateRequest(image: "img", env: ["SIM_RUN_SECONDS": "100000"], disk: 10, label: label, args: []))
+            let foreign = try await agent.client.createInstance(
+                offerID: try #require(try await agent.client.searchOffers(body: ["limit": 1, "num_gpus": ["eq": 1]]).first).id,
+                request: VastCreateRequest(image: "img", env: [:], disk: 10, label: "someone-else", args: []))
+            agent.start()
+            try await waitUntil { try await agent.client.instance(id: created.id) == nil }
+            #expect(try await agent.client.instance(id: foreign.id) != nil, "an instance of someone else was touched")
+            try await agent.stop()
+        }
+    }
+}
+
+/// Polls `condition` every 50 ms for up to 20 s.
+func waitUntil(_ timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
+               _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("condition not met in time", sourceLocation: sourceLocation)
+    throw CancellationError()
+}
