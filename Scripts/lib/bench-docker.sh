@@ -1,19 +1,15 @@
 #!/usr/bin/env bash
-# Benchmarks, each against a baseline measured in the same run.
-#
-#   Scripts/bench docker [N] [P]
+# Run by `Scripts/bench docker [N] [P]`.
 #
 # Runs N trivial tasks through Ergon end to end (submit → claim → container → exit noticed
 # → logs stored → container removed → completed), P at a time, and the same N containers
 # with `docker run --rm`, P at a time; prints both times, the ratio and the added
 # milliseconds per task. Target: ratio ≤ 1.3.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 root="$PWD"
-what="${1:-docker}"
-n="${2:-40}"
-p="${3:-1}"
-[ "$what" = "docker" ] || { echo "usage: Scripts/bench docker [N] [P]" >&2; exit 2; }
+n="${1:-40}"
+p="${2:-1}"
 
 source Scripts/lib/prerequisites.sh
 source Scripts/lib/docker-engine.sh

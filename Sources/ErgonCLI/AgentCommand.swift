@@ -28,24 +28,23 @@ struct AgentCommand: AsyncParsableCommand {
         LogSetup.bootstrap(level: level)
         let logger = Logger(label: "ergon.agent")
         let queue = try config.openQueue()
-        let gpus: [String]
-        do {
-            gpus = try GPUInventory.resolve(config.docker.gpus)
-        } catch {
-            throw EnvironmentError("\(config.source): docker.gpus: \(error)")
-        }
-        try await DockerBackend.withBackend(settings: config.docker, agentID: config.agentID, gpus: gpus, logger: logger) {
-            backend in
+        var gpus: [String] = []
+        if config.mode == .docker {
             do {
-                try await backend.prepare()
+                gpus = try GPUInventory.resolve(config.docker.gpus)
             } catch {
-                throw EnvironmentError("\(error)")
+                throw EnvironmentError("\(config.source): docker.gpus: \(error)")
             }
+        }
+        try await ConfiguredBackend.with(config, gpus: gpus, logger: logger) { backend in
             let scheduler = Scheduler(
                 config: config, queue: queue, backend: backend, logStore: config.openLogStore(), gpus: gpus,
                 logger: logger)
+            let where_ = config.mode == .vast
+                ? "Vast API \(config.vast.url), one rented GPU per task"
+                : "GPUs: \(gpus.isEmpty ? "none" : gpus.joined(separator: ","))"
             logger.info(
-                "queue \(config.queue), logs \(config.logStore), up to \(config.scheduler.maxParallelTasks) task(s) at once, GPUs: \(gpus.isEmpty ? "none" : gpus.joined(separator: ","))")
+                "\(config.mode.rawValue) mode, queue \(config.queue), logs \(config.logStore), up to \(config.scheduler.maxParallelTasks) task(s) at once, \(where_)")
             let group = ServiceGroup(
                 services: [scheduler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ErgonCore
 import ErgonSQLite
+import ErgonVast
 import Foundation
 
 /// `--config FILE`, shared by every command that reads the configuration.
@@ -18,7 +19,8 @@ struct ConfigOption: ParsableArguments {
             throw UserError("\(path): no such configuration file\(hint)")
         }
         do {
-            let loaded = try ConfigLoader.load(path: path, environment: ProcessInfo.processInfo.environment)
+            let loaded = try ConfigLoader.load(
+                path: path, environment: ProcessInfo.processInfo.environment, checkOfferFilters: OfferQuery.configCheck)
             if !quiet { FileHandle.standardError.write(Data("ergon: using config \(path)\n".utf8)) }
             return loaded
         } catch {

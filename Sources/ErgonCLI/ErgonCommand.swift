@@ -6,9 +6,10 @@ import Foundation
 public struct ErgonCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "ergon",
-        abstract: "Run GPU tasks from a queue on the local Docker engine.",
+        abstract: "Run GPU tasks from a queue on the local Docker engine or on rented Vast.ai instances.",
         subcommands: [
-            AgentCommand.self, SubmitCommand.self, TasksCommand.self, InstancesCommand.self, ConfigCommand.self,
+            AgentCommand.self, SubmitCommand.self, TasksCommand.self, OffersCommand.self, InstancesCommand.self,
+            ConfigCommand.self, VastSimCommand.self,
         ])
 
     public init() {}

@@ -11,14 +11,7 @@ struct InstancesCommand: AsyncParsableCommand {
 
     /// Runs `body` with the configured backend.
     static func withBackend<T: Sendable>(_ config: ErgonConfig, _ body: (any Backend) async throws -> T) async throws -> T {
-        try await DockerBackend.withBackend(settings: config.docker, agentID: config.agentID) { backend in
-            do {
-                try await backend.prepare()
-            } catch {
-                throw EnvironmentError("\(error)")
-            }
-            return try await body(backend)
-        }
+        try await ConfiguredBackend.with(config, body)
     }
 
     /// Which live attempt claims each instance id.

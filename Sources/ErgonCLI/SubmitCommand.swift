@@ -1,5 +1,6 @@
 import ArgumentParser
 import ErgonCore
+import ErgonVast
 import Foundation
 
 /// `ergon submit FILE`: validates a workflow file and adds it to the queue.
@@ -25,11 +26,15 @@ struct SubmitCommand: AsyncParsableCommand {
         } catch {
             throw UserError("\(error)")
         }
+        if let problem = VastTaskCheck.filterProblems(spec).first { throw UserError("\(file): \(problem)") }
         if dryRun {
             try printPlan(spec)
             return
         }
         let config = try options.load()
+        if config.mode == .vast, let problem = VastTaskCheck.vastModeProblems(spec).first {
+            throw UserError("\(file): \(problem) (the agent runs in vast mode, \(config.source))")
+        }
         let queue = try config.openQueue()
         let (workflow, tasks) = try await mappingQueueErrors {
             try await queue.submit(spec, defaultMaxAttempts: config.scheduler.defaultMaxAttempts, at: Date())

@@ -84,14 +84,7 @@ final class AgentHarness: Sendable {
         _ id: UUID, timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation,
         _ condition: @Sendable (TaskRecord) -> Bool
     ) async throws -> TaskRecord {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let task = try await queue.task(id), condition(task) { return task }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let last = try await queue.task(id)
-        Issue.record("task \(last?.spec.slug ?? "?") did not reach the expected state in time; it is \(last?.state.rawValue ?? "?") (\(last?.reason ?? ""))", sourceLocation: sourceLocation)
-        throw CancellationError()
+        try await waitForTask(in: queue, id, timeout: timeout, sourceLocation: sourceLocation, condition)
     }
 
     /// Waits until the task is in a terminal state.

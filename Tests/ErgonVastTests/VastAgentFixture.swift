@@ -94,14 +94,7 @@ final class VastAgentFixture: Sendable {
 
     func waitFor(_ id: UUID, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation,
                  _ condition: @Sendable (TaskRecord) -> Bool) async throws -> TaskRecord {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let task = try await queue.task(id), condition(task) { return task }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let last = try await queue.task(id)
-        Issue.record("task \(last?.spec.slug ?? "?") is \(last?.state.rawValue ?? "?") (\(last?.reason ?? ""))", sourceLocation: sourceLocation)
-        throw CancellationError()
+        try await waitForTask(in: queue, id, timeout: timeout, sourceLocation: sourceLocation, condition)
     }
 
     func waitEnded(_ id: UUID, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation) async throws -> TaskRecord {

@@ -130,36 +130,25 @@ struct VastBackendScenarioTests {
         }
     }
 
-    @Test("the host goes offline mid-run: what was read is kept, the task is retried")
-    func hostOffline() async throws {
+    @Test(
+        "the host goes offline, or the instance is interrupted (stopped, no exit marker): what was read is kept, the task is retried",
+        arguments: [(FaultKind.hostOffline, "offline"), (.interrupted, "no exit status")])
+    func lostMidRun(kind: FaultKind, reason: String) async throws {
         var options = SimulatorOptions.forTesting()
-        options.faults = FaultPlan(rules: [Self.rule(.hostOffline, times: 1, afterSeconds: 4)])
+        options.faults = FaultPlan(rules: [Self.rule(kind, times: 1, afterSeconds: 4)])
         try await withAgent(options) { agent in
             let tasks = try await agent.submit([VastAgentFixture.task("t", run: 10)])
             let task = try await agent.waitEnded(tasks["t"]!.id)
             #expect(task.state == .completed)
             let attempts = try await agent.queue.attempts(of: task.id)
             #expect(attempts.count == 2)
-            guard case .systemError(let reason)? = attempts.first?.outcome else {
+            guard case .systemError(let recorded)? = attempts.first?.outcome else {
                 Issue.record("expected a system error first, got \(String(describing: attempts.first?.outcome))")
                 return
             }
-            #expect(reason.contains("offline"))
+            #expect(recorded.contains(reason))
+            #expect(try await agent.log(task.id, attempt: 1).contains("[sim] instance"))
             #expect(await agent.sim.stats().liveInstances == 0)
-        }
-    }
-
-    @Test("interrupted (stopped with no exit marker): retried as a system error")
-    func interrupted() async throws {
-        var options = SimulatorOptions.forTesting()
-        options.faults = FaultPlan(rules: [Self.rule(.interrupted, times: 1, afterSeconds: 2)])
-        try await withAgent(options) { agent in
-            let tasks = try await agent.submit([VastAgentFixture.task("t", run: 10)])
-            let task = try await agent.waitEnded(tasks["t"]!.id)
-            #expect(task.state == .completed)
-            let attempts = try await agent.queue.attempts(of: task.id)
-            #expect(attempts.count == 2)
-            #expect(attempts.first?.outcome?.summary.contains("no exit status") == true)
         }
     }
 

@@ -1,0 +1,180 @@
+import ArgumentParser
+import ErgonCore
+import ErgonVast
+import Foundation
+
+/// `ergon offers`: the offer selection of vast mode, run dry. It orders nothing, ever.
+struct OffersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "offers",
+        abstract: "Show which Vast offers match the filters and which one would be ordered (orders nothing).",
+        discussion: """
+            Filters use the query language of `vastai search offers`, starting from its defaults \
+            (verified=true external=false rentable=true); Ergon adds num_gpus=1 rented=false and sends the \
+            disk it would ask for as allocated_storage, so prices include storage.
+            """)
+
+    @Option(name: .long, help: "The configuration file (default: ergon.yaml; optional with --print-request).")
+    var config: String?
+    @Option(name: .long, help: "Offer filters instead of vast_api.offer_filters, e.g. 'gpu_name=RTX_4090 reliability>0.98'.")
+    var filter: String?
+    @Option(name: .long, help: "How many ranked offers to show.")
+    var limit: Int = 10
+    @Option(name: .customLong("disk-gb"), help: "The disk to ask for, in GB (default: vast_api.disk_gb).")
+    var diskGB: Double?
+    @Flag(name: .long, help: "Show how many offers each term removed.")
+    var explain = false
+    @Flag(name: .long, help: "Print the JSON body that would be posted to /api/v0/bundles/ and exit.")
+    var printRequest = false
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+    @Flag(name: .customLong("measure-evaluation"), help: .hidden)
+    var measureEvaluation = false
+
+    func validate() throws {
+        guard limit >= 1 else { throw UserError("--limit must be at least 1") }
+        if let diskGB, diskGB < 8 { throw UserError("--disk-gb must be at least 8 (Vast's minimum)") }
+    }
+
+    func run() async throws {
+        let settings = try loadSettings()
+        let selection: OfferSelection
+        do {
+            selection = try OfferSelection.make(
+                agentFilters: filter ?? settings.offerFilters, maxDPH: settings.maxDPH, diskGB: diskGB ?? settings.diskGB,
+                limit: max(limit, 64))
+        } catch {
+            throw UserError("\(filter != nil ? "--filter" : "\(config ?? "ergon.yaml"): vast_api.offer_filters"): \(error)")
+        }
+        if printRequest {
+            print(String(decoding: selection.requestBody.encoded(pretty: true), as: UTF8.self))
+            return
+        }
+        guard let key = settings.apiKey, let url = URL(string: settings.url) else {
+            throw UserError("\(config ?? "ergon.yaml"): vast_api.api_key: required to search offers (e.g. api_key: ${VAST_API_KEY})")
+        }
+        let (offers, everything) = try await VastClient.withClient(baseURL: url, apiKey: key) { client in
+            do {
+                let offers = try await client.searchOffers(body: selection.requestBody)
+                let everything = explain || measureEvaluation
+                    ? try await client.searchOffers(body: Self.unfilteredBody(selection)) : nil
+                return (offers, everything)
+            } catch let error as VastError {
+                throw EnvironmentError("searching offers at \(settings.url): \(error)")
+            }
+        }
+        if measureEvaluation, let everything {
+            Self.measure(selection, on: everything)
+            return
+        }
+        let ranked = selection.rank(offers)
+        let funnel = everything.map { OfferFunnel(selection: selection, offers: $0) }
+        if json {
+            try printJSON(OffersJSON(
+                request: selection.requestBody, returned: offers.count, offers: ranked.prefix(limit).map(OfferRow.init),
+                chosen: ranked.first.map(OfferRow.init), funnel: funnel))
+            return
+        }
+        print(OfferRow.table(ranked.prefix(limit).map(OfferRow.init)))
+        if let funnel {
+            print("\nfunnel: \(funnel.total) offers with room for \(OfferFunnel.number(selection.diskGB)) GB of disk, before any filter term")
+            for step in funnel.steps {
+                print("  \(step.term.padding(toLength: 44, withPad: " ", startingAt: 0)) removed \(String(step.removed).leftPadded(6))  left \(String(step.left).leftPadded(6))")
+            }
+        }
+        let dropped = offers.count - ranked.count
+        let note = dropped > 0 ? " (\(dropped) returned offer(s) dropped by the local check or the price cap)" : ""
+        if let best = ranked.first {
+            print("\nwould order offer \(best.id) on machine \(best.machineID): \(best.gpuName) at $\(String(format: "%.4f", best.dphTotal))/h, reliability \(String(format: "%.3f", best.reliability))\(note)")
+        } else {
+            print("\nno offer matches: nothing would be ordered\(note)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The settings to use: the config's `vast_api`, or the defaults when `--print-request`
+    /// runs without a config file.
+    func loadSettings() throws -> ErgonConfig.Vast {
+        let path = config ?? "ergon.yaml"
+        if printRequest, config == nil, !FileManager.default.fileExists(atPath: path) { return ErgonConfig.Vast() }
+        var option = ConfigOption()
+        option.config = path
+        return try option.load().vast
+    }
+
+    /// For `Scripts/bench offers`: how many offers per second the local evaluator checks,
+    /// on one core, over the unfiltered market, for about a second.
+    static func measure(_ selection: OfferSelection, on offers: [VastOffer]) {
+        let objects = offers.compactMap(\.raw.objectValue)
+        guard !objects.isEmpty else { return print("no offers to evaluate") }
+        let filter = selection.filter.compiled
+        var checks = 0
+        var matching = 0
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(1) {
+            for offer in objects where filter.matches(offer) { matching += 1 }
+            checks += objects.count
+        }
+        let seconds = (ContinuousClock.now - start).seconds
+        print(String(format: "evaluated %d offer checks in %.2f s: %.0f offers/s (%d matches per pass of %d)",
+                     checks, seconds, Double(checks) / seconds, matching / max(1, checks / objects.count), objects.count))
+    }
+
+    /// The same search without any filter term, for the funnel's starting point.
+    static func unfilteredBody(_ selection: OfferSelection) -> JSONValue {
+        OfferFilter().requestBody(limit: 100_000, allocatedStorage: selection.diskGB)
+    }
+}
+
+/// One offer as `ergon offers` shows it.
+struct OfferRow: Encodable {
+    let id: Int
+    let machine: Int
+    let gpu: String
+    let dph: Double
+    let reliability: Double
+    let inetDown: Double?
+    let country: String?
+    let cuda: Double?
+    let maxDurationDays: Double?
+
+    init(_ offer: VastOffer) {
+        id = offer.id
+        machine = offer.machineID
+        gpu = offer.gpuName
+        dph = offer.dphTotal
+        reliability = offer.reliability
+        inetDown = offer.inetDown
+        country = offer.geolocation.map { $0.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? $0 }
+        cuda = offer.cudaMaxGood
+        maxDurationDays = offer.duration.map { $0 / 86400 }
+    }
+
+    static func table(_ rows: [OfferRow]) -> String {
+        var lines = ["OFFER       MACHINE  GPU               $/H      RELIAB  INET↓ Mb/s  CC  CUDA  MAX DAYS"]
+        for row in rows {
+            lines.append([
+                String(row.id).padded(10), String(row.machine).padded(7), row.gpu.padded(16),
+                String(format: "%.4f", row.dph).padded(7), String(format: "%.3f", row.reliability).padded(6),
+                (row.inetDown.map { String(format: "%.0f", $0) } ?? "-").padded(10), (row.country ?? "-").padded(2),
+                (row.cuda.map { String(format: "%.1f", $0) } ?? "-").padded(4),
+                row.maxDurationDays.map { String(format: "%.1f", $0) } ?? "-",
+            ].joined(separator: "  "))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `ergon offers --json` output.
+struct OffersJSON: Encodable {
+    let request: JSONValue
+    let returned: Int
+    let offers: [OfferRow]
+    let chosen: OfferRow?
+    let funnel: OfferFunnel?
+}
+
+extension String {
+    func padded(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

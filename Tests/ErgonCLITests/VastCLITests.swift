@@ -1,0 +1,206 @@
+import ErgonCore
+import ErgonTestSupport
+import ErgonVast
+import Foundation
+import Testing
+
+/// `ergon vast-sim` as a separate process, its port read from its first line.
+final class SimulatorProcess: Sendable {
+    let process: Process
+    let port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(_ arguments: [String], log: String) throws {
+        let process = try ErgonBinary.start(["vast-sim", "--port", "0", "--log-level", "warning"] + arguments)
+        let pipe = process.standardOutput as! Pipe
+        var line = Data()
+        while !line.contains(0x0a) {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "http://127.0.0.1:"),
+            let port = Int(text[range.upperBound...].prefix { $0.isNumber })
+        else {
+            process.terminate()
+            throw CLIFailure("ergon vast-sim did not say where it listens: \(text)")
+        }
+        self.process = process
+        self.port = port
+    }
+
+    /// `GET /__sim/stats`, read with curl (Foundation on Linux reads no http URL directly).
+    func stats() throws -> JSONValue {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        curl.arguments = ["curl", "-sf", url + "/__sim/stats"]
+        let pipe = Pipe()
+        curl.standardOutput = pipe
+        try curl.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        curl.waitUntilExit()
+        guard curl.terminationStatus == 0 else { throw CLIFailure("GET /__sim/stats failed (curl \(curl.terminationStatus))") }
+        return try JSONValue.decode(data)
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+@Suite("ergon offers and vast mode from the command line", .serialized)
+struct VastCLITests {
+    static func vastConfig(in dir: String, url: String, filters: String = "", extra: String = "") throws -> String {
+        let path = dir + "/vast.yaml"
+        try CLITests.write("""
+            agent:
+              id: vast-cli
+            mode: vast
+            data_dir: \(dir)/data
+            scheduler:
+              poll_interval: 1s
+            vast_api:
+              url: \(url)
+              api_key: ${TEST_VAST_KEY:-sim-key}
+              offer_filters: "\(filters)"
+            \(extra)
+            """, to: path)
+        return path
+    }
+
+    @Test("config check: a bad offer filter names the file, the key and the token, exit 2")
+    func badFilter() throws {
+        let dir = try CLITests.directory()
+        let path = try Self.vastConfig(in: dir, url: "http://127.0.0.1:1", filters: "gpu_nme=RTX_4090 reliability>0.9")
+        let result = try ErgonBinary.run(["config", "check", path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("vast.yaml: vast_api.offer_filters:"))
+        #expect(result.stderr.contains("gpu_nme"))
+        #expect(result.stderr.contains("gpu_name"))
+        let twoGPUs = try Self.vastConfig(in: dir, url: "http://127.0.0.1:1", filters: "num_gpus=2")
+        let refused = try ErgonBinary.run(["config", "check", twoGPUs])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("num_gpus"))
+    }
+
+    @Test("submit in vast mode refuses volumes and bad task filters, and writes nothing")
+    func submitRefusesWhatVastCannotDo() throws {
+        let dir = try CLITests.directory()
+        let config = try Self.vastConfig(in: dir, url: "http://127.0.0.1:1")
+        let nosana = dir + "/job.json"
+        try CLITests.write("""
+            {"version": "0.1", "type": "container", "ops": [
+              {"type": "container/create-volume", "id": "vol", "args": {"name": "shared"}},
+              {"type": "container/run", "id": "a", "args": {"image": "busybox", "cmd": ["echo"],
+               "volumes": [{"name": "shared", "dest": "/shared"}]}}]}
+            """, to: nosana)
+        let refused = try ErgonBinary.run(["submit", nosana, "--config", config])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("vast mode cannot"))
+        let badFilter = dir + "/wf.yaml"
+        try CLITests.write("""
+            name: w
+            tasks:
+              - {slug: a, image: busybox, entrypoint: [], command: [echo], vast: {offer_filters: "gpu_rma>=24"}}
+            """, to: badFilter)
+        let bad = try ErgonBinary.run(["submit", badFilter, "--dry-run"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("tasks[0] (a): vast.offer_filters"))
+        #expect(bad.stderr.contains("gpu_ram"))
+        let listed = try ErgonBinary.run(["tasks", "list", "--json", "--config", config])
+        #expect(listed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+    }
+
+    @Test("offers --print-request: the exact search body, with no config and no key")
+    func printRequest() throws {
+        let dir = try CLITests.directory()
+        let result = try ErgonBinary.run(
+            ["offers", "--print-request", "--filter", "gpu_name in [RTX_4090,RTX_3090] reliability>0.98 verified=any", "--disk-gb", "40"],
+            in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let body = try JSONValue.decode(Data(result.stdout.utf8))
+        #expect(body["gpu_name"] == ["in": ["RTX 4090", "RTX 3090"]])
+        #expect(body["verified"] == nil)
+        #expect(body["external"] == ["eq": false])
+        #expect(body["rented"] == ["eq": false])
+        #expect(body["allocated_storage"] == 40)
+        #expect(body["order"] == [["dph_total", "asc"]])
+        #expect(body["num_gpus"] != nil)
+        let bad = try ErgonBinary.run(["offers", "--print-request", "--filter", "reliability=>0.9"], in: dir)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--filter"))
+    }
+
+    @Test("offers against the simulator: a ranked table, the choice, the funnel, and nothing ordered")
+    func offersAgainstTheSimulator() throws {
+        let dir = try CLITests.directory()
+        let sim = try SimulatorProcess(["--offers", "500", "--seed", "3"], log: dir + "/sim.log")
+        defer { sim.stop() }
+        let config = try Self.vastConfig(in: dir, url: sim.url, filters: "reliability>0.95 gpu_ram>=16", extra: "  max_dph: 2")
+        let table = try ErgonBinary.run(["offers", "--config", config, "--explain", "--limit", "5"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("would order offer"))
+        #expect(table.stdout.contains("offers with room for 20 GB of disk, before any filter term"))
+        #expect(table.stdout.contains("reliability gt"))
+        #expect(table.stdout.contains("dph_total <= 2 (vast_api.max_dph)"))
+        let json = try ErgonBinary.run(["offers", "--config", config, "--json"])
+        #expect(json.status == 0)
+        let parsed = try JSONValue.decode(Data(json.stdout.utf8))
+        let rows = parsed["offers"]?.arrayValue ?? []
+        #expect(!rows.isEmpty)
+        let prices = rows.compactMap { $0["dph"]?.doubleValue }
+        #expect(prices == prices.sorted())
+        #expect(rows.allSatisfy { ($0["reliability"]?.doubleValue ?? 0) > 0.95 })
+        #expect(parsed["chosen"]?["id"] == rows.first?["id"])
+        #expect(try sim.stats()["created_instances"] == 0)
+    }
+
+    @Test("end to end: the agent in vast mode runs a parent and a child on `ergon vast-sim --docker`", .dockerEngine)
+    func endToEnd() async throws {
+        let dir = try CLITests.directory()
+        let sim = try SimulatorProcess(["--docker", "--docker-socket", DockerTestEngine.socketPath, "--load-seconds", "1"], log: dir + "/sim.log")
+        defer { sim.stop() }
+        let config = try Self.vastConfig(in: dir, url: sim.url)
+        let agent = try ErgonBinary.start(["agent", "--config", config], logFile: dir + "/agent.log")
+        defer { agent.terminate(); agent.waitUntilExit() }
+        let image = DockerTestEngine.image
+        let file = dir + "/wf.yaml"
+        try CLITests.write("""
+            name: vast-e2e
+            tasks:
+              - slug: parent
+                image: \(image)
+                entrypoint: []
+                command: "echo parent says hi; exit 0"
+              - slug: child
+                image: \(image)
+                entrypoint: []
+                parents: [parent]
+                command: ["sh", "-c", "echo bootstrap=$TASK_BOOTSTRAP parents=$TASK_PARENTS task=$PONOS_TASK"]
+            """, to: file)
+        let submitted = try ErgonBinary.run(["submit", file, "--wait", "--config", config])
+        let agentLog = (try? String(contentsOfFile: dir + "/agent.log", encoding: .utf8)) ?? ""
+        #expect(submitted.status == 0, "\(submitted.stdout)\(submitted.stderr)\n--- agent:\n\(agentLog)")
+        let listed = try ErgonBinary.run(["tasks", "list", "--json", "--config", config])
+        let tasks = try JSONValue.decode(Data(listed.stdout.utf8)).arrayValue ?? []
+        let ids = Dictionary(uniqueKeysWithValues: tasks.compactMap { task -> (String, String)? in
+            guard let slug = task["slug"]?.stringValue, let id = task["id"]?.stringValue else { return nil }
+            return (slug, id)
+        })
+        let parentID = try #require(ids["parent"])
+        let childID = try #require(ids["child"])
+        let log = try ErgonBinary.run(["tasks", "logs", childID, "--config", config])
+        #expect(log.stdout.contains("bootstrap=true parents={\"\(parentID)\":\"parent\"} task=\(childID)"), "\(log.stdout)")
+        #expect(try ErgonBinary.run(["tasks", "logs", parentID, "--config", config]).stdout.contains("parent says hi"))
+        let stats = try sim.stats()
+        #expect(stats["live_instances"] == 0)
+        #expect(stats["created_instances"] == 2)
+    }
+}
