@@ -79,7 +79,7 @@ struct DockerBackendTests {
             let script = """
                 i=0; while [ $i -lt \(count) ]; do i=$((i+1)); \
                 if [ $((i % 7)) -eq 0 ]; then echo "line-$i" >&2; else echo "line-$i"; fi; \
-                if [ $((i % 250)) -eq 0 ]; then sleep 0.05; fi; done; printf 'the-end'
+                if [ $((i % 250)) -eq 0 ]; then sleep 0.2; fi; done; printf 'the-end'
                 """
             let request = try DockerFixtures.request(TaskSpec(slug: "many", image: image, command: .shell(script)), agentID: agent)
             let id = try await backend.launch(request) { _ in }
@@ -151,10 +151,11 @@ struct DockerBackendTests {
     }
 
     @Test func aNewBackendReadoptsARunningContainerFromItsLabels() async throws {
+        // The container must outlive a second client's start-up on a loaded machine.
         let agent = DockerFixtures.agentID()
         let settings = DockerFixtures.settings()
         let request = try DockerFixtures.request(
-            TaskSpec(slug: "survivor", image: image, command: .shell("echo before; sleep 2; echo after; exit 4")),
+            TaskSpec(slug: "survivor", image: image, command: .shell("echo before; sleep 8; echo after; exit 4")),
             agentID: agent, attempt: 3)
         let id = try await DockerBackend.withBackend(settings: settings, agentID: agent) { first in
             try await first.launch(request) { _ in }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import ErgonCore
 import Foundation
 import Testing
@@ -51,7 +52,7 @@ struct VastBackendUnitTests {
     }
 
     @Test func theWrapperRunsTheArgvExactlyAndPrintsTheExitMarker() throws {
-        let argv = VastLaunchWrapper.argv(entrypoint: ["/bin/sh", "-c"], command: .exec(["printf '%s|' \"$0\" \"$1\"; exit 3", "it's", "a b"]))
+        let argv = ["/bin/sh", "-c", "printf '%s|' \"$0\" \"$1\"; exit 3", "it's", "a b"]
         let (output, status) = try run(VastLaunchWrapper(argv: argv, workDir: nil, label: Self.label))
         #expect(status == 3)
         #expect(output.hasPrefix("it's|a b|"))
@@ -69,16 +70,15 @@ struct VastBackendUnitTests {
         #expect(ExitMarker.status(in: Array(missing.output.utf8), label: Self.label) == 125)
     }
 
-    @Test func aShellCommandRunsThroughShDashC() {
-        #expect(VastLaunchWrapper.argv(entrypoint: [], command: .shell("echo hi")) == ["/bin/sh", "-c", "echo hi"])
-        #expect(VastLaunchWrapper.argv(entrypoint: ["python"], command: .exec(["-m", "w"])) == ["python", "-m", "w"])
-    }
-
-    @Test func registryHostsOfImageReferences() {
-        #expect(VastBackend.registryHost(of: "ubuntu:22.04") == "docker.io")
-        #expect(VastBackend.registryHost(of: "teklia/worker:1") == "docker.io")
-        #expect(VastBackend.registryHost(of: "ghcr.io/org/img:1") == "ghcr.io")
-        #expect(VastBackend.registryHost(of: "localhost:5000/img") == "localhost:5000")
+    @Test func imageLoginGoesOnlyToTheImagesRegistry() throws {
+        var settings = ErgonConfig.Vast()
+        settings.registries = [.init(host: "ghcr.io", username: "bot", password: "tok"), .init(host: "index.docker.io", username: "hub", password: "h")]
+        let backend = try VastBackend(
+            client: VastClient(baseURL: URL(string: "http://127.0.0.1:1")!, apiKey: "k", httpClient: .shared),
+            settings: settings, agentID: "a")
+        #expect(backend.imageLogin(for: "ghcr.io/org/img:1") == "-u bot -p tok ghcr.io")
+        #expect(backend.imageLogin(for: "teklia/worker:1") == "-u hub -p h index.docker.io")
+        #expect(backend.imageLogin(for: "quay.io/x/y") == nil)
     }
 
     @Test func taskFiltersAndForcedTermsNarrowTheAgentsFilters() throws {

@@ -137,7 +137,8 @@ extension Scheduler {
             attempt.outcome = outcome
             logger.debug("attempt \(attempt.number) of \(held.task.spec.slug): \(reason); read from its log: \(outcome.summary)")
         }
-        if firstTime, let text = Self.note(for: outcome) {
+        // Once per attempt, even when an earlier try of this finish failed before writing it.
+        if let text = Self.note(for: outcome), try !spoolTail(of: attempt).contains("[ergon] attempt \(attempt.number): \(text)\n") {
             attempt = try note(attempt, "attempt \(attempt.number): \(text)")
         }
         try await queue.updateAttempt(attempt)
@@ -157,11 +158,20 @@ extension Scheduler {
     /// when the log holds none (the instance was lost or interrupted before the command ended).
     func exitStatus(of attempt: AttemptRecord, reason: String) throws -> AttemptOutcome {
         let label = InstanceLabel(agentID: attempt.agentID, taskID: attempt.taskID, attempt: attempt.number)
-        let from = max(0, attempt.logSpooled - Int64(ExitMarker.searchWindow))
-        let tail = try shipper.spool.read(
-            taskID: attempt.taskID, attempt: attempt.number, from: from, limit: Int(attempt.logSpooled - from))
-        if let code = ExitMarker.status(in: tail, label: label) { return .exited(code: code) }
+        if let code = ExitMarker.status(in: try spoolTailBytes(of: attempt), label: label) { return .exited(code: code) }
         return .systemError(reason: "\(reason) and its log holds no exit status (the command did not finish)")
+    }
+
+    /// The last bytes of an attempt's spool (the exit marker and the agent's notes are there).
+    func spoolTailBytes(of attempt: AttemptRecord) throws -> [UInt8] {
+        let from = max(0, attempt.logSpooled - Int64(ExitMarker.searchWindow))
+        guard attempt.logSpooled > from else { return [] }
+        return try shipper.spool.read(
+            taskID: attempt.taskID, attempt: attempt.number, from: from, limit: Int(attempt.logSpooled - from))
+    }
+
+    func spoolTail(of attempt: AttemptRecord) throws -> String {
+        String(decoding: try spoolTailBytes(of: attempt), as: UTF8.self)
     }
 
     /// The agent's own line for an outcome, if it has one.

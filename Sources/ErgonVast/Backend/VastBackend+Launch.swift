@@ -10,7 +10,7 @@ extension VastBackend {
         if !task.volumes.isEmpty {
             throw BackendError(.launchFailed, "task \(task.slug) mounts volumes, which vast mode cannot provide")
         }
-        let entrypoint = try await entrypoint(of: task)
+        let argv = try await argv(of: task)
         let selection: OfferSelection
         do {
             selection = try OfferSelection.make(
@@ -33,9 +33,7 @@ extension VastBackend {
                 .launchFailed,
                 "no offer matches the filters\(cap) (\(offers.count) returned by the search); `ergon offers --explain` shows which terms remove them")
         }
-        let wrapper = VastLaunchWrapper(
-            argv: VastLaunchWrapper.argv(entrypoint: entrypoint, command: task.command), workDir: task.workDir,
-            label: request.label)
+        let wrapper = VastLaunchWrapper(argv: argv, workDir: task.workDir, label: request.label)
         let order = VastCreateRequest(
             image: task.image, env: request.environment, disk: selection.diskGB, label: request.label.vastLabel,
             args: wrapper.args, onstart: wrapper.onstart, imageLogin: imageLogin(for: task.image))
@@ -72,27 +70,67 @@ extension VastBackend {
             "the \(gone.count) cheapest matching offers were taken before they could be ordered (vast_api.max_offers_tried: \(settings.maxOffersTried))")
     }
 
-    /// The entrypoint the wrapper must run: the task's own (`[]` for none). The image's own
-    /// cannot be read from here without its registry, so a task must say.
-    func entrypoint(of task: TaskSpec) async throws -> [String] {
-        if let entrypoint = task.entrypoint { return entrypoint }
-        if let resolved = try await imageConfig?.entrypoint(of: task.image) { return resolved }
-        throw BackendError(
+    /// The argv the wrapper must run, by Docker's rules (``dockerArgv(task:image:)``). The image's
+    /// registry is asked only when the task sets no entrypoint; when it cannot answer, the task
+    /// cannot launch until it sets one.
+    func argv(of task: TaskSpec) async throws -> [String] {
+        if task.entrypoint != nil {
+            let argv = Self.dockerArgv(task: task, image: nil)
+            guard !argv.isEmpty else {
+                throw BackendError(.imageUnavailable, "task \(task.slug): nothing to run: `entrypoint: []` and no command")
+            }
+            return argv
+        }
+        let image: ImageLaunchConfig?
+        do {
+            image = try await imageConfig?.configuration(of: task.image)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as RegistryError where error.kind == .unreachable || error.kind == .timeout {
+            // A registry that is down for a while is a system failure: the task is retried.
+            throw BackendError(
+                .unreachable,
+                "task \(task.slug): the entrypoint of \(task.image) could not be read from its registry (\(error)); the task "
+                    + "is retried, or set `entrypoint:` on the task ([] for none) to launch without the registry")
+        } catch {
+            throw Self.entrypointUnknown(task, because: "reading it from the registry failed: \(error)")
+        }
+        guard let image else {
+            throw Self.entrypointUnknown(task, because: imageConfig == nil ? "no registry lookup is configured" : "its registry gave no configuration")
+        }
+        let argv = Self.dockerArgv(task: task, image: image)
+        guard !argv.isEmpty else {
+            // Docker refuses such a container ("no command specified"); so does Ergon.
+            throw BackendError(
+                .imageUnavailable,
+                "task \(task.slug): nothing to run: the task sets no command and \(task.image) has no entrypoint or CMD")
+        }
+        return argv
+    }
+
+    /// Docker's rules: the task's entrypoint replaces the image's, and also drops the image's
+    /// Cmd; the task's command replaces the Cmd. `image` is only read when the task sets no
+    /// entrypoint.
+    static func dockerArgv(task: TaskSpec, image: ImageLaunchConfig?) -> [String] {
+        let entrypoint = task.entrypoint ?? image?.entrypoint ?? []
+        let command = task.command?.argv ?? (task.entrypoint == nil ? image?.cmd ?? [] : [])
+        return entrypoint + command
+    }
+
+    /// The launch error for a task whose image's entrypoint cannot be known, with the fix.
+    static func entrypointUnknown(_ task: TaskSpec, because reason: String) -> BackendError {
+        BackendError(
             .imageUnavailable,
-            "task \(task.slug): vast mode replaces the image's entrypoint with its launch wrapper, and the entrypoint of \(task.image) is unknown; set `entrypoint:` on the task ([] when the image has none)")
+            "task \(task.slug): vast mode replaces the entrypoint of \(task.image) with its launch wrapper, so it must run the "
+                + "image's own, and \(reason); set `entrypoint:` on the task ([] for none), and `command:` too, since "
+                + "a task's entrypoint also drops the image's CMD")
     }
 
     /// `image_login` for a private image: `-u USER -p TOKEN REGISTRY`, from `vast_api.registries`.
     func imageLogin(for image: String) -> String? {
-        let host = Self.registryHost(of: image)
-        guard let auth = settings.registries.first(where: { $0.host == host }) else { return nil }
+        guard let reference = try? ImageReference(parsing: image),
+            let auth = settings.registries.first(where: { ImageReference.canonicalRegistry($0.host) == reference.registry })
+        else { return nil }
         return "-u \(auth.username) -p \(auth.password) \(auth.host)"
-    }
-
-    /// The registry an image reference names (`docker.io` when it names none).
-    static func registryHost(of image: String) -> String {
-        let first = image.split(separator: "/", maxSplits: 1).first.map(String.init) ?? image
-        let isHost = image.contains("/") && (first.contains(".") || first.contains(":") || first == "localhost")
-        return isHost ? first : "docker.io"
     }
 }

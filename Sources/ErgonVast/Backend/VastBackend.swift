@@ -16,8 +16,8 @@ public struct VastBackend: Backend {
     let settings: ErgonConfig.Vast
     let agentID: String
     let hosts: HostAvoidance
-    /// Reads an image's entrypoint from its registry when a task sets none.
-    let imageConfig: (any ImageEntrypointSource)?
+    /// Reads an image's entrypoint and Cmd from its registry when a task sets no entrypoint.
+    let imageConfig: (any ImageConfigSource)?
     let logger: Logger
     /// How long `destroy` waits for an instance to read back as gone.
     let destroyConfirmation: Duration
@@ -27,7 +27,7 @@ public struct VastBackend: Backend {
     /// the agent at start rather than at its first launch.
     public init(
         client: VastClient, settings: ErgonConfig.Vast, agentID: String, hosts: HostAvoidance = HostAvoidance(),
-        imageConfig: (any ImageEntrypointSource)? = nil, destroyConfirmation: Duration = .seconds(60), logger: Logger = Logger(label: "ergon.vast"),
+        imageConfig: (any ImageConfigSource)? = nil, destroyConfirmation: Duration = .seconds(60), logger: Logger = Logger(label: "ergon.vast"),
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) throws(OfferQueryError) {
         _ = try OfferSelection.make(agentFilters: settings.offerFilters, maxDPH: settings.maxDPH, diskGB: settings.diskGB)
@@ -41,7 +41,8 @@ public struct VastBackend: Backend {
         self.sleep = sleep
     }
 
-    /// Runs `body` with a backend and its HTTP client, shutting the client down after.
+    /// Runs `body` with a backend and its HTTP client, shutting the client down after. Images'
+    /// entrypoints are read from their registries over the same client.
     public static func withBackend<T: Sendable>(
         settings: ErgonConfig.Vast, agentID: String, logger: Logger = Logger(label: "ergon.vast"),
         _ body: (VastBackend) async throws -> T
@@ -53,7 +54,8 @@ public struct VastBackend: Backend {
             throw BackendError(.refused, "vast_api.url: invalid URL \(settings.url)")
         }
         return try await VastClient.withClient(baseURL: url, apiKey: key, logger: logger) { client in
-            let backend = try VastBackend(client: client, settings: settings, agentID: agentID, logger: logger)
+            let images = RegistryImageConfig(registries: settings.registries, httpClient: client.http, logger: logger)
+            let backend = try VastBackend(client: client, settings: settings, agentID: agentID, imageConfig: images, logger: logger)
             return try await body(backend)
         }
     }

@@ -25,12 +25,6 @@ public struct VastLaunchWrapper: Equatable, Sendable {
         self.args = ["-c", script, "ergon-task"] + argv
     }
 
-    /// The task's argv in Docker's terms: the entrypoint (`[]` or unset means none), then the
-    /// command; a string command runs through `/bin/sh -c`.
-    public static func argv(entrypoint: [String], command: TaskCommand?) -> [String] {
-        entrypoint + (command?.argv ?? [])
-    }
-
     /// `text` in single quotes for a POSIX shell.
     static func quoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"

@@ -1,0 +1,151 @@
+import AsyncHTTPClient
+import ErgonCore
+import Foundation
+import Logging
+import NIOCore
+
+/// One lookup's conversation with a registry (Docker Registry HTTP API v2): the manifest, the
+/// linux/amd64 manifest when that was an index, then the configuration blob. The authorization
+/// earned from the first challenge is kept for the lookup's later requests.
+struct RegistrySession {
+    /// The largest manifest or configuration read.
+    static let maximumDocumentSize = 8 * 1024 * 1024
+    /// Blob storage may redirect once or twice; more is a loop.
+    static let maximumRedirects = 5
+    /// Vast instances are linux/amd64.
+    static let platform = (os: "linux", architecture: "amd64")
+
+    /// An answer read whole.
+    struct Answer {
+        var status: Int
+        var headers: [(name: String, value: String)]
+        var body: [UInt8]
+
+        func header(_ name: String) -> [String] {
+            headers.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
+        }
+    }
+
+    let http: HTTPClient
+    let reference: ImageReference
+    /// The entry of `vast_api.registries` for the reference's registry, if any.
+    let credentials: ErgonConfig.RegistryAuth?
+    /// The deadline of each request's answer head.
+    let requestTimeout: Duration
+    let logger: Logger
+    /// `Authorization` for the registry, once a challenge said how.
+    var authorization: String?
+
+    /// Reads the image's entrypoint, Cmd and working directory.
+    mutating func launchConfig() async throws -> ImageLaunchConfig {
+        var manifest = reference.manifestReference
+        // An index names one manifest per platform; an index inside an index is not followed further.
+        for _ in 0..<2 {
+            let answer = try await get("/manifests/\(manifest)", accept: RegistryManifest.acceptedTypes, what: "manifest \(manifest)")
+            let what = "\(reference) (manifest \(manifest))"
+            switch try RegistryManifest(body: answer.body, contentType: answer.header("Content-Type").first, describing: what) {
+            case .index(let entries):
+                manifest = try RegistryManifest.digest(
+                    in: entries, os: Self.platform.os, architecture: Self.platform.architecture, describing: "\(reference)")
+            case .image(let configDigest):
+                let blob = try await get("/blobs/\(configDigest)", accept: ["application/json", "*/*"], what: "configuration blob \(configDigest)")
+                return try ImageLaunchConfig(configBlob: blob.body, describing: "\(reference) (configuration \(configDigest))")
+            case .legacy(let config):
+                return config
+            }
+        }
+        throw RegistryError(.malformed, "\(reference): the index for linux/amd64 names another index")
+    }
+
+    /// GETs `/v2/<repository><path>`, answering one authentication challenge and following
+    /// redirects (to blob storage, which gets no `Authorization`). Returns only a 2xx answer.
+    mutating func get(_ path: String, accept: [String], what: String) async throws -> Answer {
+        let registryURL = reference.baseURL + "/v2/" + reference.repository + path
+        var url = registryURL
+        var redirects = 0
+        var challenged = false
+        while true {
+            var request = HTTPClientRequest(url: url)
+            request.headers.add(name: "Accept", value: accept.joined(separator: ", "))
+            request.headers.add(name: "User-Agent", value: "ergon")
+            let onRegistry = Self.origin(of: url) == Self.origin(of: registryURL)
+            if onRegistry, let authorization {
+                request.headers.add(name: "Authorization", value: authorization)
+            }
+            let answer = try await send(request, host: Self.origin(of: url) ?? url)
+            switch answer.status {
+            case 200..<300:
+                return answer
+            case 301, 302, 303, 307, 308:
+                guard redirects < Self.maximumRedirects, let location = answer.header("Location").first,
+                      let next = URL(string: location, relativeTo: URL(string: url))?.absoluteURL.absoluteString
+                else {
+                    throw RegistryError(.malformed, "\(reference): GET \(what) was redirected too often or without a Location")
+                }
+                redirects += 1
+                url = next
+            case 401 where onRegistry && !challenged:
+                challenged = true
+                authorization = try await authorize(after: answer)
+            case 401, 403:
+                throw refusal(answer, what: what)
+            case 404:
+                throw RegistryError(.notFound, "\(reference): \(reference.registry) has no \(what)\(Self.registryErrors(answer))")
+            case 429, 500...:
+                throw RegistryError(.unreachable, "\(reference): \(reference.registry) answered \(answer.status) to GET \(what)\(Self.registryErrors(answer))")
+            default:
+                throw RegistryError(.malformed, "\(reference): \(reference.registry) answered \(answer.status) to GET \(what)\(Self.registryErrors(answer))")
+            }
+        }
+    }
+
+    /// The error for a registry that still refuses, with what to do about it.
+    func refusal(_ answer: Answer, what: String) -> RegistryError {
+        let detail = Self.registryErrors(answer)
+        if credentials != nil {
+            return RegistryError(
+                .unauthorized,
+                "\(reference): \(reference.registry) refused the credentials vast_api.registries gives for it (\(answer.status) to GET \(what))\(detail)")
+        }
+        return RegistryError(
+            .unauthorized,
+            "\(reference): \(reference.registry) refused anonymous access (\(answer.status) to GET \(what))\(detail); "
+                + "add credentials for host \(reference.registry) to vast_api.registries")
+    }
+
+    /// Sends one request and reads its whole answer; only `RegistryError` or `CancellationError` escape.
+    func send(_ request: HTTPClientRequest, host: String) async throws -> Answer {
+        do {
+            let response = try await http.execute(request, timeout: TimeAmount(requestTimeout), logger: logger)
+            let body = try await response.body.collect(upTo: Self.maximumDocumentSize)
+            return Answer(
+                status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                body: Array(body.readableBytesView))
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            if error is NIOTooManyBytesError {
+                throw RegistryError(.malformed, "\(reference): \(host) answered more than \(Self.maximumDocumentSize) bytes")
+            }
+            if let failure = error as? HTTPClientError, [.deadlineExceeded, .readTimeout, .connectTimeout].contains(failure) {
+                throw RegistryError(.timeout, "\(reference): \(host) gave no answer within \(requestTimeout)")
+            }
+            throw RegistryError(.unreachable, "\(reference): cannot reach \(host): \(error)")
+        }
+    }
+
+    /// `scheme://host:port` of a URL, to tell the registry from blob storage.
+    static func origin(of url: String) -> String? {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), let host = parsed.host?.lowercased() else { return nil }
+        return "\(scheme)://\(host)" + (parsed.port.map { ":\($0)" } ?? "")
+    }
+
+    /// The registry's own error codes (`{"errors":[{"code":"MANIFEST_UNKNOWN","message":"…"}]}`), as `: CODE (message)`.
+    static func registryErrors(_ answer: Answer) -> String {
+        guard let errors = (try? JSONValue.decode(Data(answer.body)))?["errors"]?.arrayValue else { return "" }
+        let parts = errors.prefix(3).compactMap { error -> String? in
+            guard let code = error["code"]?.stringValue else { return nil }
+            return error["message"]?.stringValue.map { "\(code) (\($0))" } ?? code
+        }
+        return parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")
+    }
+}
