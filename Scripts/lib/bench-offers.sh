@@ -54,7 +54,9 @@ import json, statistics, subprocess, sys, time
 ergon, vastai, url, config, query, runs, n = sys.argv[1:8]
 runs, n = int(runs), int(n)
 ergon_cmd = [ergon, "offers", "--config", config, "--filter", query, "--json", "--limit", "64"]
-vastai_cmd = [vastai, "--url", url, "--api-key", "bench-key", "search", "offers", query, "--raw", "--limit", "64"]
+# The same request as Ergon's: single GPU, free offers, 20 GB priced in, cheapest first.
+vastai_cmd = [vastai, "--url", url, "--api-key", "bench-key", "search", "offers", query + " num_gpus=1 rented=false",
+              "--raw", "--limit", "64", "--storage", "20", "-o", "dph_total"]
 
 def timed(cmd):
     start = time.monotonic()
@@ -80,7 +82,9 @@ print(f"market                : {n} simulated offers; query: {query}")
 print(f"vastai search offers  : {mv * 1000:7.1f} ms (median of {runs})")
 print(f"ergon offers          : {me * 1000:7.1f} ms (median of {runs})")
 print(f"ratio                 : {me / mv:.2f}x  (target <= 0.25)")
-print(f"cheapest              : ergon offer {ours[0]['id']}, vastai offer {theirs[0]['id']}")
+print(f"cheapest              : ergon offer {ours[0]['id']} at ${ours[0]['dph']:.4f}/h, vastai offer {theirs[0]['id']} at ${theirs[0]['dph_total']:.4f}/h")
+if abs(ours[0]["dph"] - theirs[0]["dph_total"]) > 1e-6:
+    sys.exit("the two tools disagree on the cheapest price")
 PY
 echo -n "local evaluation      : "
 "$ergon" offers --config "$work/ergon.yaml" --filter "$query" --measure-evaluation 2>/dev/null
