@@ -24,6 +24,7 @@ private func configError(_ text: String, environment: [String: String] = [:]) ->
 struct ConfigLoaderTests {
     @Test func vastSectionIsReadWithItsSecretFromTheEnvironment() throws {
         let text = """
+            agent: {id: vast-1}
             mode: vast
             scheduler:
               provisioning_timeout: 40m
@@ -49,7 +50,7 @@ struct ConfigLoaderTests {
         #expect(config.provisioningTimeout == .seconds(900))
         #expect(config.vast.registries == [.init(host: "ghcr.io", username: "bot", password: "tok")])
         // Without its own deadline, vast mode uses the scheduler's.
-        let plain = try parse("mode: vast\nscheduler: {provisioning_timeout: 40m}\nvast_api: {api_key: k}")
+        let plain = try parse("agent: {id: v}\nmode: vast\nscheduler: {provisioning_timeout: 40m}\nvast_api: {api_key: k}")
         #expect(plain.provisioningTimeout == .seconds(2400))
     }
 
@@ -247,6 +248,8 @@ struct ConfigLoaderTests {
         ("mode: vast", .missingKey, "vast_api.api_key",
          "ergon.yaml: vast_api.api_key: required in vast mode (e.g. api_key: ${VAST_API_KEY}, with the key in the environment)"),
         ("mode: dokcer", .invalidValue, "mode", "ergon.yaml: mode: unknown mode \"dokcer\" (did you mean \"docker\"?)"),
+        ("mode: vast\nvast_api: {api_key: k}", .missingKey, "agent.id",
+         "ergon.yaml: agent.id: required in vast mode: instances are re-adopted and reaped by the agent id in their label, so it must not change with the host name (e.g. agent: {id: vast-1})"),
         ("vast_api:\n  disk_gb: 4", .invalidValue, "vast_api.disk_gb",
          "ergon.yaml: vast_api.disk_gb: disk_gb must be between 8 (Vast's minimum) and 100000, got \"4\""),
         ("vast_api:\n  url: console.vast.ai", .invalidValue, "vast_api.url",

@@ -60,6 +60,28 @@ struct VastLogCursorTests {
         #expect(step.gap)
     }
 
+    @Test func aTailShorterThanAskedIsNotTrustedWhenItsStartMoved() {
+        // Vast's tail counts log entries: an unterminated entry takes a slot, so a text with
+        // fewer complete lines than the tail may still have lost its start.
+        var cursor = VastLogCursor(tail: 1000)
+        var step = cursor.advance(with: Self.tail(of: 900, 1000))
+        cursor = step.cursor
+        step = cursor.advance(with: Array((Self.lines(202...1200) + "partial").utf8))
+        #expect(!step.gap)
+        #expect(String(decoding: step.bytes, as: UTF8.self) == Self.lines(901...1200))
+    }
+
+    @Test func repeatedBlocksThatMakeTheOverlapAmbiguousAreSaid() {
+        var cursor = VastLogCursor(tail: 20)
+        let block = String(repeating: "same\n", count: 10)
+        var step = cursor.advance(with: Array((block + block).utf8))
+        cursor = step.cursor
+        step = cursor.advance(with: Array((block + block).utf8))
+        #expect(step.gap)
+        #expect(String(decoding: step.bytes, as: UTF8.self).hasPrefix(VastLogCursor.ambiguityMarker))
+        #expect(step.cursor.tail == cursor.tail * 2)
+    }
+
     @Test func cursorsRoundTripAndRejectForeignText() {
         let cursor = VastLogCursor(tail: 2000, linesTaken: nil, lastLines: [1, 0xffff_ffff_ffff_ffff])
         #expect(VastLogCursor(encoded: cursor.encoded) == cursor)

@@ -89,7 +89,8 @@ public enum ConfigLoader {
             throw root.fault(.wrongType, "expected a mapping of settings (\(topLevelKeys.joined(separator: ", "))), got \(root.shown)")
         }
         let fields = try root.fields(allowed: topLevelKeys)
-        let agentID = try readAgentID(fields["agent"]) ?? defaultAgentID(hostName: hostName)
+        let configuredID = try readAgentID(fields["agent"])
+        let agentID = configuredID ?? defaultAgentID(hostName: hostName)
         let mode = try readMode(fields["mode"])
         let dataDir = try fields["data_dir"].map { node throws(DocumentNode.Fault) in try paths.resolve(node) } ?? paths.defaultDataDir
         let queue = try fields["queue"].map { node throws(DocumentNode.Fault) in try readQueue(node, paths: paths) }
@@ -102,6 +103,14 @@ public enum ConfigLoader {
                 kind: .missing, path: "vast_api.api_key",
                 problem: "required in vast mode (e.g. api_key: ${VAST_API_KEY}, with the key in the environment)",
                 line: (fields["vast_api"] ?? fields["mode"])?.line)
+        }
+        if mode == .vast, configuredID == nil {
+            // Rented instances are found again by the agent id in their label: one taken from a
+            // host name that changes would leave them billing, unseen.
+            throw DocumentNode.Fault(
+                kind: .missing, path: "agent.id",
+                problem: "required in vast mode: instances are re-adopted and reaped by the agent id in their label, so it must not change with the host name (e.g. agent: {id: vast-1})",
+                line: fields["mode"]?.line)
         }
         return ErgonConfig(
             source: fileName, agentID: agentID, mode: mode, dataDir: dataDir, queue: queue, logStore: logStore,

@@ -74,10 +74,16 @@ extension Scheduler {
                 attempt.phase = .provisioning  // the listing says when the command runs
             }
             try await queue.updateAttempt(attempt)
-        } catch let error as BackendError where error.kind == .outcomeUnknown {
+        } catch let error where Self.orderMayHaveBeenPlaced(error, backend: backend) {
             // Never re-send an order whose answer was lost: the attempt stays `ordering` and
-            // the reconciler adopts the instance by its label or gives up after the grace.
-            logger.warning("launch of \(task.spec.slug) attempt \(attempt.number): \(error.message); waiting for the listing")
+            // the reconciler adopts the instance by its label or gives up after the grace,
+            // counted from now (the search and the order itself may have taken longer).
+            logger.warning("launch of \(task.spec.slug) attempt \(attempt.number): \(error); waiting for the listing")
+            var waiting = try await queue.attempts(of: task.id).last { $0.number == attempt.number } ?? attempt
+            if waiting.phase == .ordering {
+                waiting.claimedAt = now()
+                try await queue.updateAttempt(waiting)
+            }
         } catch {
             let message = (error as? BackendError)?.message ?? "\(error)"
             logger.error("launch of \(task.spec.slug) attempt \(attempt.number) failed: \(message)")
@@ -93,6 +99,13 @@ extension Scheduler {
             }
             try await finish(HeldTask(task: task, attempt: current), instanceID: current.instanceID, outcome: outcome)
         }
+    }
+
+    /// True when a launch failed in a way that may still have ordered an instance: the backend
+    /// says so, or the launch deadline cut short a backend whose launch is an order.
+    static func orderMayHaveBeenPlaced(_ error: any Error, backend: any Backend) -> Bool {
+        if let error = error as? BackendError { return error.kind == .outcomeUnknown }
+        return error is LaunchDeadlineExceeded && !backend.launchStartsCommand
     }
 
     /// Records an instance's id and phase and reads its new log bytes.

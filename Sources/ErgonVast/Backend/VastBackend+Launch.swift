@@ -57,8 +57,9 @@ extension VastBackend {
                     gone.append(offer.id)
                     logger.info("offer \(offer.id) was taken before the order; trying the next one")
                     continue
-                case .timeout, .transport:
-                    // The order may have been placed: never send it again.
+                case .timeout, .transport, .server, .malformed:
+                    // The order may have been placed (a gateway's 5xx, an answer cut short):
+                    // never send it again; the listing finds the instance by its label.
                     throw BackendError(.outcomeUnknown, "the order on offer \(offer.id) got no answer (\(error))")
                 default:
                     throw Self.backendError(error, doing: "ordering offer \(offer.id)")

@@ -64,7 +64,10 @@ public struct VastBackend: Backend {
         do {
             _ = try await client.listInstances()
         } catch let error as VastError {
-            throw BackendError(error.kind == .auth ? .refused : .unreachable, "the Vast API at \(settings.url) cannot be used: \(error)")
+            if error.kind == .auth {
+                throw BackendError(.refused, "the Vast API at \(settings.url) refused vast_api.api_key (check the key, or the variable it comes from): \(error)")
+            }
+            throw BackendError(.unreachable, "the Vast API at \(settings.url) cannot be used: \(error)")
         }
     }
 

@@ -8,11 +8,11 @@ extension VastInstance {
     /// without the agent asking (a worker stopping its own instance, or an interruption), is
     /// `ended`: the launch wrapper's exit marker in the log tells which.
     public var backendStatus: BackendInstance.Status {
-        if let message = statusMsg, Self.isFailedStart(message) {
-            return .failedStart(message: message)
-        }
         switch actualStatus?.lowercased() {
         case nil, "", "created", "loading", "scheduling":
+            // Only a container that never started failed to start: a stale message on a
+            // running instance says nothing.
+            if let message = statusMsg, Self.isFailedStart(message) { return .failedStart(message: message) }
             return .provisioning
         case "running":
             return .running

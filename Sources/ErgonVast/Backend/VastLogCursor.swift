@@ -66,18 +66,21 @@ extension VastLogCursor {
         let full = lines.count >= tail  // the output may be longer than what came back
         let start: Int
         var gap = false
-        if !full, let taken = linesTaken, taken <= lines.count {
-            // The whole output is here: the count is exact even with repeated lines.
+        if !full, let taken = linesTaken, taken <= lines.count, Self.endsWith(lastLines, lines[..<taken]) {
+            // The whole output is here (the lines before the count are the ones taken): the
+            // count is exact even with repeated lines.
             start = taken
         } else if let overlap = Self.overlapEnd(of: lastLines, in: lines) {
-            start = overlap
+            start = overlap.end
+            // Several places match: a repeated block may hide new lines; say so.
+            gap = overlap.ambiguous
         } else {
             // Nothing read before matches: lines between the reads (or before the first one)
             // are gone. Say so in the log rather than losing them silently.
             start = 0
             gap = true
         }
-        var bytes: [UInt8] = gap ? Array(Self.gapMarker.utf8) : []
+        var bytes: [UInt8] = gap ? Array((start == 0 ? Self.gapMarker : Self.ambiguityMarker).utf8) : []
         for line in lines[start...] { bytes += line }
         var next = self
         // Ask for more when lines were lost, or when the new text nearly outran the tail.
@@ -101,22 +104,33 @@ extension VastLogCursor {
         return lines
     }
 
+    /// The marker written when repeated lines make the overlap ambiguous.
+    public static let ambiguityMarker = "[ergon] repeated lines made the overlap between two reads ambiguous: some repeats may be missing here; reading a longer tail from now on\n"
+
+    /// True when `lines` ends with the lines fingerprinted in `remembered`.
+    static func endsWith(_ remembered: [UInt64], _ lines: ArraySlice<ArraySlice<UInt8>>) -> Bool {
+        guard lines.count >= remembered.count else { return false }
+        return zip(lines.suffix(remembered.count), remembered).allSatisfy { fingerprint($0) == $1 }
+    }
+
     /// The index after the last line of `lines` where the remembered fingerprints end, taking
-    /// the latest match: with repeated lines that may drop a repeat, never duplicate one.
-    static func overlapEnd(of remembered: [UInt64], in lines: [ArraySlice<UInt8>]) -> Int? {
+    /// the latest match (a repeat may be dropped, never duplicated); `ambiguous` when the full
+    /// run matches in more than one place.
+    static func overlapEnd(of remembered: [UInt64], in lines: [ArraySlice<UInt8>]) -> (end: Int, ambiguous: Bool)? {
         guard !remembered.isEmpty else { return nil }
         let prints = lines.map(fingerprint)
-        // Prefer the longest remembered run, then shorter ones at the top of the text.
-        for length in stride(from: remembered.count, through: 1, by: -1) {
-            let needle = Array(remembered.suffix(length))
-            var end = prints.count
-            while end >= length {
-                if Array(prints[(end - length)..<end]) == needle {
-                    // A shorter run must start at the top of the text: the read began inside it.
-                    if length == remembered.count || end - length == 0 { return end }
-                }
-                end -= 1
-            }
+        let needle = remembered
+        var matches: [Int] = []
+        var end = prints.count
+        while end >= needle.count {
+            if Array(prints[(end - needle.count)..<end]) == needle { matches.append(end) }
+            end -= 1
+        }
+        if let latest = matches.first { return (latest, matches.count > 1) }
+        // The read began inside the remembered run: a shorter run of it at the very top of the
+        // text. At least three lines, so a lone blank line does not pass for an overlap.
+        for length in stride(from: remembered.count - 1, through: min(3, remembered.count - 1), by: -1) where length >= 3 {
+            if prints.count >= length, Array(prints[0..<length]) == Array(remembered.suffix(length)) { return (length, false) }
         }
         return nil
     }
