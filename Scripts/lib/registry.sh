@@ -2,6 +2,7 @@
 # Sourceable helpers for the private-registry tests: Debian's docker-registry (distribution
 # 2.8) on loopback, and a test image with a known entrypoint pushed into it.
 #
+#   source Scripts/lib/prerequisites.sh   # for ergon_apt_install
 #   source Scripts/lib/registry.sh
 #   ergon_registry_up          # no-op for each registry that already answers; else installs and starts it
 #   ergon_registry_test_image  # pushes $ERGON_REGISTRY_TEST_IMAGE (needs a Docker engine)
@@ -29,14 +30,7 @@ ergon_registry_ping() {
 
 # Installs docker-registry and apache2-utils (htpasswd) when missing.
 ergon_registry_install() {
-    if command -v docker-registry >/dev/null 2>&1 && command -v htpasswd >/dev/null 2>&1; then
-        return 0
-    fi
-    echo "ergon: installing docker-registry and apache2-utils" >&2
-    local sudo=""
-    [ "$(id -u)" = "0" ] || sudo="sudo"
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || return 1
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-registry apache2-utils >&2 || return 1
+    ergon_apt_install docker-registry apache2-utils
 }
 
 # Writes the config of registry NAME listening on ADDR; a third argument "auth" adds htpasswd auth.
