@@ -23,8 +23,9 @@ final class VastAgentFixture: Sendable {
     let runner = Mutex<(scheduler: Scheduler, task: Task<Void, Error>)?>(nil)
     let ticker = Mutex<Task<Void, Never>?>(nil)
 
-    /// Simulated seconds per 50 ms of real time.
-    static let speed = 1.0
+    /// Simulated seconds per 50 ms of real time: five times real time. Faster makes a slow
+    /// HTTP answer on a loaded machine look like minutes of provisioning.
+    static let speed = 0.25
 
     init(sim: VastSimulatorHarness, queue: MemoryTaskQueue = MemoryTaskQueue(), agentID: String = "vt-\(UUID().uuidString.prefix(6).lowercased())",
          configure: (inout ErgonConfig) -> Void = { _ in }) throws {
@@ -92,12 +93,12 @@ final class VastAgentFixture: Sendable {
         return Dictionary(uniqueKeysWithValues: records.map { ($0.spec.slug, $0) })
     }
 
-    func waitFor(_ id: UUID, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation,
+    func waitFor(_ id: UUID, timeout: Duration = .seconds(90), sourceLocation: SourceLocation = #_sourceLocation,
                  _ condition: @Sendable (TaskRecord) -> Bool) async throws -> TaskRecord {
         try await waitForTask(in: queue, id, timeout: timeout, sourceLocation: sourceLocation, condition)
     }
 
-    func waitEnded(_ id: UUID, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation) async throws -> TaskRecord {
+    func waitEnded(_ id: UUID, timeout: Duration = .seconds(90), sourceLocation: SourceLocation = #_sourceLocation) async throws -> TaskRecord {
         try await waitFor(id, timeout: timeout, sourceLocation: sourceLocation) { $0.state.isTerminal }
     }
 

@@ -7,7 +7,7 @@ import VastSimulator
 @testable import ErgonVast
 
 /// The VastBackend under the scheduler, against the simulator, one SCHEDULER.md situation each.
-@Suite("Vast backend scenarios")
+@Suite("Vast backend scenarios", .serialized)
 struct VastBackendScenarioTests {
     /// Runs `body` with a started agent; always stops it.
     func withAgent(
@@ -98,7 +98,7 @@ struct VastBackendScenarioTests {
     func stuckLoading() async throws {
         var options = SimulatorOptions.forTesting()
         options.faults = FaultPlan(rules: [Self.rule(.stuckLoading, times: 1)])
-        try await withAgent(options, configure: { $0.vast.provisioningTimeout = .seconds(20) }) { agent in
+        try await withAgent(options, configure: { $0.vast.provisioningTimeout = .seconds(40) }) { agent in
             let tasks = try await agent.submit([VastAgentFixture.task("t")])
             let task = try await agent.waitEnded(tasks["t"]!.id)
             #expect(task.state == .completed)
@@ -163,7 +163,7 @@ struct VastBackendScenarioTests {
         try await withAgent(options) { agent in
             let tasks = try await agent.submit((1...6).map { VastAgentFixture.task("t\($0)") })
             for task in tasks.values {
-                #expect(try await agent.waitEnded(task.id, timeout: .seconds(60)).state == .completed)
+                #expect(try await agent.waitEnded(task.id, timeout: .seconds(120)).state == .completed)
             }
             let stats = await agent.sim.stats()
             #expect(stats.liveInstances == 0)
@@ -192,7 +192,7 @@ struct VastBackendScenarioTests {
             let id = tasks["t"]!.id
             try await waitUntil { try await agent.queue.attempts(of: id).first?.phase == .running }
             await agent.sim.vast.setFaults(FaultPlan(rules: [Self.rule(.serverError, [.list])]))
-            try await Task.sleep(for: .seconds(2))  // 40 simulated seconds: the command ended meanwhile
+            try await Task.sleep(for: .seconds(6))  // 30 simulated seconds: the command ended meanwhile
             #expect(try await agent.queue.task(id)?.state == .running)
             #expect(try await agent.queue.attempts(of: id).count == 1)
             #expect(await agent.sim.stats().requests(.destroy) == 0)
@@ -250,8 +250,8 @@ struct VastBackendScenarioTests {
     }
 }
 
-/// Polls `condition` every 50 ms for up to 20 s.
-func waitUntil(_ timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
+/// Polls `condition` every 50 ms for up to 60 s.
+func waitUntil(_ timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation,
                _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
