@@ -87,7 +87,12 @@ extension DockerBackend {
         } catch {
             throw backendError(error, doing: "inspect image \(image)")
         }
-        let reference = ImageReference(image)
+        let reference: ImageReference
+        do {
+            reference = try ImageReference(parsing: image)
+        } catch {
+            throw BackendError(.imageUnavailable, error.message)
+        }
         let credentials = settings.registries.first { reference.isServed(by: $0.host) }
         do {
             logger.info("pulling image", metadata: ["image": "\(image)", "auth": "\(credentials != nil)"])

@@ -29,7 +29,7 @@ extension DockerEngineClient {
     /// Pulls an image (`POST /images/create`). The engine answers 200 and reports a failure as an
     /// `{"error": ...}` line in its progress stream; that line is thrown as the engine's message.
     public func pullImage(_ reference: String, credentials: ErgonConfig.RegistryAuth? = nil) async throws {
-        let image = ImageReference(reference)
+        let image = try ImageReference(parsing: reference)
         var headers: [(String, String)] = []
         if let credentials {
             headers.append(("X-Registry-Auth", credentials.dockerHeaderValue))

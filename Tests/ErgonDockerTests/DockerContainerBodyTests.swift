@@ -82,14 +82,15 @@ struct DockerContainerBodyTests {
     }
 
     @Test(arguments: [
-        ("busybox", "docker.io", "busybox", String?.some("latest"), String?.none),
+        ("busybox", "docker.io", "library/busybox", String?.some("latest"), String?.none),
         ("ergon-test/busybox:1", "docker.io", "ergon-test/busybox", "1", nil),
         ("localhost:5000/team/app:v2", "localhost:5000", "team/app", "v2", nil),
         ("ghcr.io/org/img", "ghcr.io", "org/img", "latest", nil),
-        ("registry.example.org:5000/img@sha256:abc", "registry.example.org:5000", "img", nil, "sha256:abc"),
+        ("registry.example.org:5000/img@sha256:" + String(repeating: "ab", count: 32), "registry.example.org:5000", "img", nil,
+         "sha256:" + String(repeating: "ab", count: 32)),
     ])
-    func parsesImageReferences(reference: String, registry: String, repository: String, tag: String?, digest: String?) {
-        let image = ImageReference(reference)
+    func parsesImageReferences(reference: String, registry: String, repository: String, tag: String?, digest: String?) throws {
+        let image = try ImageReference(parsing: reference)
         #expect(image.registry == registry)
         #expect(image.repository == repository)
         #expect(image.tag == tag)
@@ -104,9 +105,10 @@ struct DockerContainerBodyTests {
         let decoded = try #require(Data(base64Encoded: standard))
         let object = try #require(try JSONSerialization.jsonObject(with: decoded) as? [String: String])
         #expect(object == ["username": "me", "password": "s3cr3t?>>", "serveraddress": "localhost:5000"])
-        #expect(ImageReference("localhost:5000/app").isServed(by: "localhost:5000"))
-        #expect(ImageReference("busybox").isServed(by: "docker.io"))
-        #expect(!ImageReference("busybox").isServed(by: "ghcr.io"))
+        #expect(try ImageReference(parsing: "localhost:5000/app").isServed(by: "localhost:5000"))
+        #expect(try ImageReference(parsing: "busybox").isServed(by: "docker.io"))
+        #expect(try ImageReference(parsing: "busybox").isServed(by: "https://index.docker.io/v1/"))
+        #expect(try !ImageReference(parsing: "busybox").isServed(by: "ghcr.io"))
     }
 
     @Test func pullErrorsAreReadFromTheProgressStream() {

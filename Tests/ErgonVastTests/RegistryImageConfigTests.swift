@@ -38,7 +38,7 @@ struct ImageReferenceTests {
         #expect {
             try ImageReference(parsing: text)
         } throws: { error in
-            (error as? RegistryError)?.kind == .badReference && "\(error)".contains("invalid image reference \"\(text)\"")
+            error is ImageReferenceError && "\(error)".contains("invalid image reference \"\(text)\"")
         }
     }
 

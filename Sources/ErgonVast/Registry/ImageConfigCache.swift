@@ -1,3 +1,5 @@
+import ErgonCore
+
 /// Image configurations already read, per reference, so a workflow of many tasks on one image
 /// asks its registry once. Concurrent lookups of one reference share a single request; a failed
 /// lookup is not kept. A tag may be pushed again, so its answer expires after `tagLifetime`;

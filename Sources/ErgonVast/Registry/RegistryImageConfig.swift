@@ -38,7 +38,12 @@ public struct RegistryImageConfig<C: Clock>: ImageConfigSource where C.Duration 
 
     /// The configuration of `image`, from the cache or its registry. Throws ``RegistryError``.
     public func configuration(of image: String) async throws -> ImageLaunchConfig? {
-        let reference = try ImageReference(parsing: image)
+        let reference: ImageReference
+        do {
+            reference = try ImageReference(parsing: image)
+        } catch {
+            throw RegistryError(.badReference, error.message)
+        }
         return try await cache.value(for: reference) { try await self.lookUp(reference) }
     }
 

@@ -1,3 +1,4 @@
+import ErgonCore
 import AsyncHTTPClient
 import Foundation
 

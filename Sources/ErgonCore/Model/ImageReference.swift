@@ -1,6 +1,6 @@
 /// An image reference normalized the way `docker pull` reads it: Docker Hub when no registry
 /// is named, `library/` for its official images, the tag `latest` when neither a tag nor a
-/// digest is given.
+/// digest is given. The one parser of image names: Docker pulls and registry lookups use it.
 public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     /// The registry as references and `vast_api.registries` name it (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
     public var registry: String
@@ -19,8 +19,8 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Parses `text` (`ubuntu`, `org/img:1`, `ghcr.io/org/img@sha256:…`, `localhost:5000/img`).
-    public init(parsing text: String) throws(RegistryError) {
-        func bad(_ why: String) -> RegistryError { RegistryError(.badReference, "invalid image reference \"\(text)\": \(why)") }
+    public init(parsing text: String) throws(ImageReferenceError) {
+        func bad(_ why: String) -> ImageReferenceError { ImageReferenceError(message: "invalid image reference \"\(text)\": \(why)") }
         var rest = Substring(text)
         var digest: String?
         if let at = rest.firstIndex(of: "@") {
@@ -77,7 +77,7 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// True for `localhost`, `127.x.x.x` and `::1`, with or without a port.
-    static func isLoopback(host: String) -> Bool {
+    public static func isLoopback(host: String) -> Bool {
         var name = Substring(host.lowercased())
         if name.hasPrefix("[") {
             name = name.dropFirst().prefix { $0 != "]" }
@@ -108,4 +108,11 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         return isAlphanumeric(first) && isAlphanumeric(last)
             && text.allSatisfy { isAlphanumeric($0) || "._-".contains($0) }
     }
+}
+
+/// An image name that cannot be parsed, with the reason.
+public struct ImageReferenceError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
 }
