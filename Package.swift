@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Domain types, the task state machine, the Backend/TaskQueue/LogStore protocols,
@@ -50,6 +51,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Object storage: the SigV4 signer, a small S3 client on AsyncHTTPClient, and the
+        // S3 log store (multipart parts plus live segments, see the README).
+        .target(
+            name: "ErgonS3",
+            dependencies: [
+                "ErgonCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // A Vast API look-alike (seeded market, instance lifecycle, fault injection) for tests,
         // demos and rehearsing configs; `--docker` runs each instance on the local engine.
         .target(
@@ -73,7 +88,7 @@ let package = Package(
         .target(
             name: "ErgonCLI",
             dependencies: [
-                "ErgonCore", "ErgonDocker", "ErgonSQLite", "ErgonVast", "VastSimulator",
+                "ErgonCore", "ErgonDocker", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,7 +99,11 @@ let package = Package(
         // running the built `ergon` binary.
         .target(
             name: "ErgonTestSupport",
-            dependencies: ["ErgonCore", "ErgonVast", "VastSimulator"],
+            dependencies: [
+                "ErgonCore", "ErgonVast", "VastSimulator",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/ErgonTestSupport"
         ),
         .testTarget(name: "ErgonCoreTests", dependencies: ["ErgonCore", "ErgonTestSupport"]),
@@ -100,7 +119,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ErgonCLITests", dependencies: ["ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonTestSupport"]),
+        .testTarget(
+            name: "ErgonS3Tests",
+            dependencies: [
+                "ErgonS3", "ErgonCore", "ErgonTestSupport", "ErgonDocker", "ErgonSQLite",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "ErgonCLITests", dependencies: ["ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
