@@ -1,0 +1,105 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One uploaded part of a multipart upload.
+public struct S3UploadedPart: Sendable, Equatable, Codable {
+    /// Its number, from 1.
+    public var number: Int
+    /// The entity tag S3 gave it.
+    public var etag: String
+    /// Its size in bytes.
+    public var size: Int64
+
+    public init(number: Int, etag: String, size: Int64) {
+        self.number = number
+        self.etag = etag
+        self.size = size
+    }
+}
+
+extension S3Client {
+    /// The smallest part S3 accepts, but for the last one.
+    public static let minimumPartSize: Int64 = 5 << 20
+
+    /// Starts a multipart upload; returns its upload id.
+    public func createMultipartUpload(bucket: String, key: String, contentType: String? = nil) async throws -> String {
+        var headers: [(name: String, value: String)] = []
+        if let contentType { headers.append(("content-type", contentType)) }
+        let call = Call(
+            operation: "CreateMultipartUpload", method: .POST, bucket: bucket, key: key, query: [("uploads", "")],
+            headers: headers)
+        let answer = try await perform(call)
+        guard let document = S3XMLElement.parse(answer.body), let uploadID = document.text(of: "UploadId"), !uploadID.isEmpty
+        else {
+            throw S3Error(
+                kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: bucket, key: key,
+                status: answer.status, message: "the answer holds no UploadId")
+        }
+        return uploadID
+    }
+
+    /// Uploads part `number` (1...10000) of an upload; returns it with its entity tag.
+    public func uploadPart(bucket: String, key: String, uploadID: String, number: Int, body: S3Body) async throws -> S3UploadedPart {
+        let call = Call(
+            operation: "UploadPart", method: .PUT, bucket: bucket, key: key,
+            query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body)
+        let answer = try await perform(call)
+        guard let etag = Self.etag(answer.headers) else {
+            throw S3Error(
+                kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: bucket, key: key,
+                status: answer.status, message: "the answer has no ETag for part \(number)")
+        }
+        return S3UploadedPart(number: number, etag: etag, size: body.length)
+    }
+
+    /// Completes an upload from its parts (in order); returns the object's entity tag. S3 may
+    /// answer 200 and still fail, with an error document in the body: that is an error here.
+    @discardableResult
+    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [S3UploadedPart]) async throws -> String? {
+        var document = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        for part in parts.sorted(by: { $0.number < $1.number }) {
+            document += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\"\(S3XMLElement.escape(part.etag))\"</ETag></Part>"
+        }
+        document += "</CompleteMultipartUpload>"
+        let call = Call(
+            operation: "CompleteMultipartUpload", method: .POST, bucket: bucket, key: key, query: [("uploadId", uploadID)],
+            headers: [("content-type", "application/xml")], body: .bytes(Array(document.utf8)))
+        var attempt = 1
+        while true {
+            let answer = try await perform(call)
+            let result = S3XMLElement.parse(answer.body)
+            if let result, result.name == "Error" {
+                let error = errorAnswer(answer, call: call)
+                // The 200-with-an-error case: the status said success, so judge by the code alone.
+                let retryable = error.code == "InternalError" || error.code == "SlowDown" || error.code == "ServiceUnavailable"
+                if retryable, attempt < retry.attempts {
+                    try await Task.sleep(for: retry.initialDelay * attempt)
+                    attempt += 1
+                    continue
+                }
+                throw error
+            }
+            // AWS names the root CompleteMultipartUploadResult; moto and some gateways ...Response.
+            guard let result, ["CompleteMultipartUploadResult", "CompleteMultipartUploadResponse"].contains(result.name) else {
+                throw S3Error(
+                    kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: bucket, key: key,
+                    status: answer.status,
+                    message: "the answer is not a CompleteMultipartUploadResult document: \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
+            }
+            return result.text(of: "ETag").map(Self.unquoted)
+        }
+    }
+
+    /// Abandons an upload and frees its parts (an unknown upload is not an error).
+    public func abortMultipartUpload(bucket: String, key: String, uploadID: String) async throws {
+        do {
+            _ = try await perform(
+                Call(
+                    operation: "AbortMultipartUpload", method: .DELETE, bucket: bucket, key: key,
+                    query: [("uploadId", uploadID)]))
+        } catch let error as S3Error where error.kind == .noSuchUpload {
+            return
+        }
+    }
+}
