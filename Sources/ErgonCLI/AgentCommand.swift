@@ -1,6 +1,7 @@
 import ArgumentParser
 import ErgonCore
 import ErgonDocker
+import ErgonS3
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -36,9 +37,11 @@ struct AgentCommand: AsyncParsableCommand {
                 throw EnvironmentError("\(config.source): docker.gpus: \(error)")
             }
         }
-        try await ConfiguredBackend.with(config, gpus: gpus, logger: logger) { backend in
+        try await config.withLogStore { logStore in
+            try await Self.checkLogStore(logStore, config: config, logger: logger)
+            try await ConfiguredBackend.with(config, gpus: gpus, logger: logger) { backend in
             let scheduler = Scheduler(
-                config: config, queue: queue, backend: backend, logStore: config.openLogStore(), gpus: gpus,
+                config: config, queue: queue, backend: backend, logStore: logStore, gpus: gpus,
                 logger: logger)
             let where_ = config.mode == .vast
                 ? "Vast API \(config.vast.url), one rented GPU per task"
@@ -48,6 +51,27 @@ struct AgentCommand: AsyncParsableCommand {
             let group = ServiceGroup(
                 services: [scheduler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
+            }
+        }
+    }
+
+    /// Refuses to start with an S3 store that rejects the credentials or has no such bucket
+    /// (nothing would ever be stored); an unreachable one only warns, since the spool keeps
+    /// every log until it answers.
+    static func checkLogStore(_ store: any LogStore, config: ErgonConfig, logger: Logger) async throws {
+        guard let s3 = store as? S3LogStore else { return }
+        // A read of a key that does not exist: answered 404 when the credentials are good. A
+        // bad signature or key, or a missing bucket, stops the agent; AccessDenied may only
+        // mean no ListBucket permission, so it warns.
+        let probe = s3.prefix.isEmpty ? ".ergon-access-check" : s3.prefix + "/.ergon-access-check"
+        do {
+            _ = try await s3.client.with(retry: .once).getObject(bucket: s3.bucket, key: probe, limit: 1)
+        } catch let error as S3Error
+            where error.kind == .noSuchBucket || (error.kind == .authentication && error.code != "AccessDenied")
+        {
+            throw EnvironmentError("\(config.source): logs.store \(config.logStore): \(error)")
+        } catch {
+            logger.warning("the log store \(config.logStore) does not answer yet; logs wait in the spool until it does: \(error)")
         }
     }
 }

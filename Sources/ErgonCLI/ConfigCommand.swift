@@ -24,7 +24,12 @@ struct ConfigCommand: AsyncParsableCommand {
             print("  mode           \(config.mode.rawValue)")
             print("  data_dir       \(config.dataDir)")
             print("  queue          \(config.queue)")
-            print("  logs.store     \(config.logStore)")
+            print("  logs.store     \(config.logStore), flushed every \(Reconciler.format(config.logFlushInterval.seconds))")
+            if config.logStore.isS3 {
+                let endpoint = config.s3.endpoint ?? "AWS"
+                let token = config.s3.sessionToken == nil ? "" : ", with a session token"
+                print("  s3             \(endpoint), region \(config.s3.region), access key \(config.s3.accessKeyID ?? "-") (secret hidden\(token))")
+            }
             print("  docker.socket  \(config.docker.socket)")
             print("  parallel tasks \(config.scheduler.maxParallelTasks), poll every \(Reconciler.format(config.scheduler.pollInterval.seconds)), default timeout \(Reconciler.format(config.scheduler.defaultTimeout.seconds))")
         }

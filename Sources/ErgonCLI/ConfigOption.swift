@@ -48,10 +48,4 @@ extension ErgonConfig {
         }
     }
 
-    /// Opens the log store this configuration names.
-    func openLogStore() -> any LogStore {
-        switch logStore {
-        case .file(let directory): return FileLogStore(directory: directory)
-        }
-    }
 }

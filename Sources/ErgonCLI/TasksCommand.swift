@@ -60,14 +60,19 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load()
+            try await config.withLogStore { store in try await show(config: config, store: store) }
+        }
+
+        private func show(config: ErgonConfig, store: any LogStore) async throws {
             let queue = try config.openQueue()
-            let store = config.openLogStore()
             let (task, attempts, workflow) = try await mappingQueueErrors {
                 let id = try await queue.resolveTaskID(id)
                 guard let task = try await queue.task(id) else { throw QueueError(.notFound, "no task \(id)") }
                 return (task, try await queue.attempts(of: id), try await queue.workflow(task.workflowID))
             }
-            let logOf = { (number: Int) in store.location(key: LogKey.of(taskID: task.id, attempt: number)) }
+            let logOf = { (number: Int) in
+                store.location(key: LogKey(workflowID: task.workflowID, taskID: task.id, attempt: number))
+            }
             if json {
                 struct Detail: Encodable {
                     let task: TaskJSON
@@ -125,8 +130,13 @@ struct TasksCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try options.load()
             let queue = try config.openQueue()
-            let store = config.openLogStore()
             let taskID = try await mappingQueueErrors { try await queue.resolveTaskID(id) }
+            try await config.withLogStore { store in
+                try await printLog(taskID, queue: queue, source: LogSource(spool: LogSpool(directory: config.spoolDirectory), store: store))
+            }
+        }
+
+        private func printLog(_ taskID: UUID, queue: any TaskQueue, source: LogSource) async throws {
             var task = try await queue.task(taskID)!
             if let attempt, attempt < 1 || attempt > task.attempt {
                 throw UserError("--attempt: task \(task.spec.slug) has \(task.attempt) attempt(s); there is no attempt \(attempt)")
@@ -140,18 +150,23 @@ struct TasksCommand: AsyncParsableCommand {
                 task = try await queue.task(taskID)!
             }
             let number = attempt ?? task.attempt
-            let key = LogKey.of(taskID: taskID, attempt: number)
+            let key = LogKey(workflowID: task.workflowID, taskID: taskID, attempt: number)
             var offset: Int64 = 0
             while true {
-                if let bytes = try await store.read(key: key, from: offset), !bytes.isEmpty {
-                    FileHandle.standardOutput.write(Data(bytes))
-                    offset += Int64(bytes.count)
+                let read = try await source.read(key, from: offset)
+                if let read, !read.bytes.isEmpty {
+                    FileHandle.standardOutput.write(Data(read.bytes))
+                    offset += Int64(read.bytes.count)
                     continue
                 }
                 guard follow else { return }
-                // The attempt is over once it is done and everything spooled reached the store.
+                // The attempt is over once it is done and its whole log is where it is read from
+                // (the store, when another machine ran it, may still be catching up).
                 let current = try await queue.attempts(of: taskID).first { $0.number == number }
-                if let current, current.phase == .done, current.logShipped <= offset { return }
+                if let current, current.phase == .done {
+                    let end = read?.fromSpool == true ? current.logSpooled : current.logShipped
+                    if offset >= end, read?.fromSpool == true || current.logShipped >= current.logSpooled { return }
+                }
                 try await Task.sleep(for: .milliseconds(250))
             }
         }

@@ -15,11 +15,11 @@ final class AgentHarness: Sendable {
     let queue: SQLiteTaskQueue
     let client: DockerEngineClient
     let backend: DockerBackend
-    let store: FileLogStore
+    let store: any LogStore
     let runner: Mutex<(scheduler: Scheduler, task: Task<Void, Error>)?>
 
     /// A harness with a fresh data_dir (or `dataDir` to share one with an earlier harness).
-    init(agentID: String? = nil, dataDir: String? = nil, poll: Duration = .milliseconds(500),
+    init(agentID: String? = nil, dataDir: String? = nil, poll: Duration = .milliseconds(500), store: (any LogStore)? = nil,
          configure: (inout ErgonConfig) -> Void = { _ in }) throws {
         let dir = try dataDir ?? Self.temporaryDirectory()
         var config = ErgonConfig(agentID: agentID ?? "t-\(UUID().uuidString.lowercased().prefix(10))", dataDir: dir)
@@ -33,7 +33,7 @@ final class AgentHarness: Sendable {
         self.queue = try SQLiteTaskQueue(path: dir + "/queue.sqlite", wakeupFile: config.wakeupFile)
         self.client = DockerEngineClient(socketPath: config.docker.socket)
         self.backend = DockerBackend(client: client, settings: config.docker, agentID: config.agentID)
-        self.store = FileLogStore(directory: dir + "/logs")
+        self.store = store ?? FileLogStore(directory: dir + "/logs")
         self.runner = Mutex(nil)
     }
 
@@ -95,7 +95,9 @@ final class AgentHarness: Sendable {
 
     /// The stored log of an attempt, as text.
     func log(_ id: UUID, attempt: Int = 1) async throws -> String {
-        String(decoding: try await store.read(key: LogKey.of(taskID: id, attempt: attempt), from: 0) ?? [], as: UTF8.self)
+        let workflowID = try await queue.task(id)?.workflowID ?? UUID()
+        let key = LogKey(workflowID: workflowID, taskID: id, attempt: attempt)
+        return String(decoding: try await store.read(key: key, from: 0) ?? [], as: UTF8.self)
     }
 }
 

@@ -54,6 +54,40 @@ struct ConfigLoaderTests {
         #expect(plain.provisioningTimeout == .seconds(2400))
     }
 
+    @Test func s3StoreReadsItsKeysFromTheFileOrTheStandardAWSVariables() throws {
+        let fromFile = try parse(
+            """
+            logs: {store: "s3://ergon-logs/prod/agents/", flush_interval: 2s}
+            s3:
+              endpoint: http://127.0.0.1:9000
+              region: eu-west-3
+              access_key_id: ${KEY_ID}
+              secret_access_key: ${SECRET}
+            """, environment: ["KEY_ID": "AKIAFILE", "SECRET": "file-secret", "AWS_SESSION_TOKEN": "ignored"])
+        #expect(fromFile.logStore == .s3(bucket: "ergon-logs", prefix: "prod/agents"))
+        #expect(fromFile.logFlushInterval == .seconds(2))
+        #expect(fromFile.s3.endpoint == "http://127.0.0.1:9000")
+        #expect(fromFile.s3.region == "eu-west-3")
+        #expect(fromFile.s3.accessKeyID == "AKIAFILE")
+        #expect(fromFile.s3.secretAccessKey?.value == "file-secret")
+        #expect(fromFile.s3.sessionToken == nil, "a token from the environment does not go with keys from the file")
+        #expect(!"\(fromFile)".contains("file-secret"), "the secret must not show in the config's description")
+
+        let fromEnvironment = try parse(
+            "logs: {store: s3://ergon-logs}",
+            environment: [
+                "AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "tok",
+                "AWS_DEFAULT_REGION": "ca-central-1", "AWS_ENDPOINT_URL_S3": "https://s3.example.org",
+            ])
+        #expect(fromEnvironment.logStore == .s3(bucket: "ergon-logs", prefix: ""))
+        #expect(fromEnvironment.s3.accessKeyID == "AKIAENV")
+        #expect(fromEnvironment.s3.secretAccessKey?.value == "env-secret")
+        #expect(fromEnvironment.s3.sessionToken?.value == "tok")
+        #expect(fromEnvironment.s3.region == "ca-central-1")
+        #expect(fromEnvironment.s3.endpoint == "https://s3.example.org")
+        #expect(!"\(fromEnvironment)".contains("env-secret") && !"\(fromEnvironment)".contains("tok\""))
+    }
+
     @Test func offerFiltersAreCheckedAtLoadWithTheKeyAtFault() {
         let check: ConfigLoader.OfferFilterCheck = { $0.contains("gpu_nme") ? "unknown field \"gpu_nme\"" : nil }
         #expect(throws: ConfigError(kind: .invalidValue, file: "ergon.yaml", keyPath: "vast_api.offer_filters", line: 1,
@@ -238,7 +272,7 @@ struct ConfigLoaderTests {
         ("docker: [socket]", .wrongType, "docker", "ergon.yaml: docker: expected a mapping, got a list"),
         ("agent: {id: {a: b}}", .wrongType, "agent.id", "ergon.yaml: agent.id: expected a string, got a mapping"),
         ("- a\n- b", .wrongType, "",
-         "ergon.yaml: expected a mapping of settings (agent, mode, data_dir, queue, logs, scheduler, docker, vast_api), got a list"),
+         "ergon.yaml: expected a mapping of settings (agent, mode, data_dir, queue, logs, s3, scheduler, docker, vast_api), got a list"),
         ("scheduler:\n  poll_interval: 5 minutes", .invalidValue, "scheduler.poll_interval",
          "ergon.yaml: scheduler.poll_interval: invalid duration \"5 minutes\" (expected a number of seconds or a duration like 90s, 10m, 2h, 1d or 1h30m)"),
         ("scheduler:\n  default_timeout: -1h", .invalidValue, "scheduler.default_timeout",
@@ -264,10 +298,24 @@ struct ConfigLoaderTests {
          "ergon.yaml: queue: unsupported queue \"redis://cache:6379\" (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite)"),
         ("queue: \"sqlite:\"", .invalidValue, "queue",
          "ergon.yaml: queue: sqlite: needs a file path (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite)"),
-        ("logs:\n  store: s3://bucket/logs", .notAvailable, "logs.store",
-         "ergon.yaml: logs.store: S3 log stores are not available in this build yet (accepted: file://DIR, e.g. file:///var/lib/ergon/logs; leave it out for <data_dir>/logs)"),
+        ("logs:\n  store: s3://bucket/logs", .missingKey, "s3.access_key_id",
+         "ergon.yaml: s3.access_key_id: required by the s3:// log store (set it, e.g. access_key_id: ${AWS_ACCESS_KEY_ID}, or export AWS_ACCESS_KEY_ID)"),
+        ("logs:\n  store: s3://bucket/logs\ns3: {access_key_id: AKIA1}", .missingKey, "s3.secret_access_key",
+         "ergon.yaml: s3.secret_access_key: required by the s3:// log store (set it, e.g. secret_access_key: ${AWS_SECRET_ACCESS_KEY}, or export AWS_SECRET_ACCESS_KEY)"),
+        ("logs:\n  store: s3://Bad_Bucket/logs", .invalidValue, "logs.store",
+         "ergon.yaml: logs.store: invalid bucket name \"Bad_Bucket\" in \"s3://Bad_Bucket/logs\" (3 to 63 characters: lowercase letters, digits, \".\" and \"-\", starting and ending with a letter or digit)"),
+        ("logs:\n  store: s3://bucket/a//b", .invalidValue, "logs.store",
+         "ergon.yaml: logs.store: the prefix of \"s3://bucket/a//b\" has an empty, \".\" or \"..\" segment"),
+        ("logs:\n  flush_interval: 0s", .invalidValue, "logs.flush_interval",
+         "ergon.yaml: logs.flush_interval: must be longer than zero, got \"0s\" (expected a number of seconds or a duration like 90s, 10m, 2h, 1d or 1h30m)"),
+        ("s3:\n  endpoint: localhost:9000", .invalidValue, "s3.endpoint",
+         "ergon.yaml: s3.endpoint: invalid endpoint \"localhost:9000\" (expected http(s)://HOST[:PORT] with no path, e.g. http://127.0.0.1:9000)"),
+        ("s3:\n  addressing: vhost", .invalidValue, "s3.addressing", "ergon.yaml: s3.addressing: unknown addressing \"vhost\" (accepted: path, virtual)"),
+        ("s3:\n  secret_access_key: \"wJalr XUtn\"", .invalidValue, "s3.secret_access_key",
+         "ergon.yaml: s3.secret_access_key: the value holds whitespace (check the variable it comes from)"),
+        ("s3:\n  acess_key_id: k", .unknownKey, "s3.acess_key_id", "ergon.yaml: s3.acess_key_id: unknown key (did you mean \"access_key_id\"?)"),
         ("logs:\n  store: /var/log/ergon", .invalidValue, "logs.store",
-         "ergon.yaml: logs.store: unsupported log store \"/var/log/ergon\" (accepted: file://DIR, e.g. file:///var/lib/ergon/logs; leave it out for <data_dir>/logs)"),
+         "ergon.yaml: logs.store: unsupported log store \"/var/log/ergon\" (accepted: file://DIR, e.g. file:///var/lib/ergon/logs, or s3://BUCKET/PREFIX with an s3 section; leave it out for <data_dir>/logs)"),
         ("agent:\n  id: \"gpu:1\"", .invalidValue, "agent.id",
          "ergon.yaml: agent.id: invalid agent id \"gpu:1\" (use only letters, digits, \".\", \"_\" and \"-\"; it goes into container labels)"),
         ("agent:\n  id: \"\"", .invalidValue, "agent.id", "ergon.yaml: agent.id: is empty (expected an agent id such as gpu-box-1)"),

@@ -103,7 +103,9 @@ final class VastAgentFixture: Sendable {
     }
 
     func log(_ id: UUID, attempt: Int = 1) async throws -> String {
-        String(decoding: try await store.read(key: LogKey.of(taskID: id, attempt: attempt), from: 0) ?? [], as: UTF8.self)
+        let workflowID = try await queue.task(id)?.workflowID ?? UUID()
+        let key = LogKey(workflowID: workflowID, taskID: id, attempt: attempt)
+        return String(decoding: try await store.read(key: key, from: 0) ?? [], as: UTF8.self)
     }
 
     /// Every instance the simulator ever made for a task, oldest first.

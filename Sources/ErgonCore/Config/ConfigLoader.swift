@@ -4,10 +4,10 @@ import Foundation
 /// reported at start with the file, the key path and the fix, never found mid-run.
 public enum ConfigLoader {
     /// The keys a config file may hold at the top level.
-    public static let topLevelKeys = ["agent", "mode", "data_dir", "queue", "logs", "scheduler", "docker", "vast_api"]
+    public static let topLevelKeys = ["agent", "mode", "data_dir", "queue", "logs", "s3", "scheduler", "docker", "vast_api"]
 
     static let agentKeys = ["id"]
-    static let logsKeys = ["store"]
+    static let logsKeys = ["store", "flush_interval"]
     static let schedulerKeys = [
         "max_parallel_tasks", "poll_interval", "default_timeout", "provisioning_timeout", "ordering_grace",
         "default_max_attempts",
@@ -95,6 +95,8 @@ public enum ConfigLoader {
         let dataDir = try fields["data_dir"].map { node throws(DocumentNode.Fault) in try paths.resolve(node) } ?? paths.defaultDataDir
         let queue = try fields["queue"].map { node throws(DocumentNode.Fault) in try readQueue(node, paths: paths) }
         let logStore = try readLogStore(fields["logs"], paths: paths)
+        let flushInterval = try readFlushInterval(fields["logs"])
+        let s3 = try readS3(fields["s3"], environment: environment, required: logStore?.isS3 == true, storeNode: fields["logs"])
         let scheduler = try readScheduler(fields["scheduler"])
         let docker = try readDocker(fields["docker"], paths: paths)
         let vast = try readVast(fields["vast_api"], checkOfferFilters: checkOfferFilters)
@@ -114,7 +116,7 @@ public enum ConfigLoader {
         }
         return ErgonConfig(
             source: fileName, agentID: agentID, mode: mode, dataDir: dataDir, queue: queue, logStore: logStore,
-            scheduler: scheduler, docker: docker, vast: vast)
+            logFlushInterval: flushInterval, s3: s3, scheduler: scheduler, docker: docker, vast: vast)
     }
 
     private static func readAgentID(_ section: DocumentNode?) throws(DocumentNode.Fault) -> String? {
@@ -155,10 +157,21 @@ public enum ConfigLoader {
 
     private static func readLogStore(_ section: DocumentNode?, paths: ConfigPaths) throws(DocumentNode.Fault) -> ErgonConfig.LogStoreLocation? {
         guard let section, let node = try section.fields(allowed: logsKeys)["store"] else { return nil }
-        let value = try node.nonEmptyString("file://DIR")
-        let accepted = "accepted: file://DIR, e.g. file:///var/lib/ergon/logs; leave it out for <data_dir>/logs"
+        let value = try node.nonEmptyString("file://DIR or s3://BUCKET/PREFIX")
+        let accepted = "accepted: file://DIR, e.g. file:///var/lib/ergon/logs, or s3://BUCKET/PREFIX with an s3 section; leave it out for <data_dir>/logs"
         if value.hasPrefix("s3://") {
-            throw node.fault(.notAvailable, "S3 log stores are not available in this build yet (\(accepted))")
+            let rest = value.dropFirst("s3://".count)
+            let bucket = String(rest.prefix { $0 != "/" })
+            var prefix = String(rest.dropFirst(bucket.count))
+            while prefix.hasPrefix("/") { prefix.removeFirst() }
+            while prefix.hasSuffix("/") { prefix.removeLast() }
+            guard isValidBucketName(bucket) else {
+                throw node.fault(.invalidValue, "invalid bucket name \"\(bucket)\" in \(node.shown) (3 to 63 characters: lowercase letters, digits, \".\" and \"-\", starting and ending with a letter or digit)")
+            }
+            guard !prefix.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+                throw node.fault(.invalidValue, "the prefix of \(node.shown) has an empty, \".\" or \"..\" segment")
+            }
+            return .s3(bucket: bucket, prefix: prefix)
         }
         guard value.hasPrefix("file://") else {
             throw node.fault(.invalidValue, "unsupported log store \(node.shown) (\(accepted))")
@@ -166,6 +179,19 @@ public enum ConfigLoader {
         let directory = value.dropFirst("file://".count)
         guard !directory.isEmpty else { throw node.fault(.invalidValue, "file:// needs a directory (\(accepted))") }
         return .file(directory: try paths.resolve(String(directory), at: node))
+    }
+
+    private static func readFlushInterval(_ section: DocumentNode?) throws(DocumentNode.Fault) -> Duration {
+        guard let section, let node = try section.fields(allowed: logsKeys)["flush_interval"] else { return .seconds(5) }
+        return try node.duration(positive: true)
+    }
+
+    /// S3's rules for bucket names (the DNS-compatible ones, which path and virtual-host addressing both accept).
+    static func isValidBucketName(_ name: String) -> Bool {
+        guard (3...63).contains(name.count), let first = name.first, let last = name.last else { return false }
+        let allowed = name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "." || $0 == "-") }
+        let edges = (first.isLowercase || first.isNumber) && (last.isLowercase || last.isNumber)
+        return allowed && edges && !name.contains("..")
     }
 
     private static func readScheduler(_ section: DocumentNode?) throws(DocumentNode.Fault) -> ErgonConfig.Scheduler {

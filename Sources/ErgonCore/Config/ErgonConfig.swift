@@ -23,11 +23,38 @@ public struct ErgonConfig: Equatable, Sendable {
     public enum LogStoreLocation: Equatable, Sendable, CustomStringConvertible {
         /// A local directory.
         case file(directory: String)
+        /// Objects under `prefix` (no leading or trailing `/`; may be empty) in an S3 bucket,
+        /// reached with the `s3` settings.
+        case s3(bucket: String, prefix: String)
         public var description: String {
             switch self {
             case .file(let directory): return "file://\(directory)"
+            case .s3(let bucket, let prefix): return "s3://\(bucket)/\(prefix)"
             }
         }
+    }
+
+    /// How to reach object storage (`s3`): AWS, or any S3-compatible service.
+    public struct S3: Equatable, Sendable {
+        /// The service's origin; nil for AWS in `region`.
+        public var endpoint: String?
+        public var region: String = "us-east-1"
+        /// `path` (the default with an endpoint) or `virtual` (the default on AWS).
+        public var addressing: String?
+        public var accessKeyID: String?
+        /// Never printed: its description hides it.
+        public var secretAccessKey: Secret?
+        public var sessionToken: Secret?
+        public init() {}
+    }
+
+    /// A credential that prints as `(hidden)`, so it cannot reach a log line or a message by accident.
+    public struct Secret: Equatable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+        /// The credential itself; read it only to sign with it.
+        public let value: String
+        public init(_ value: String) { self.value = value }
+        public var description: String { "(hidden)" }
+        public var debugDescription: String { "(hidden)" }
     }
 
     /// The scheduler loop's settings.
@@ -112,15 +139,20 @@ public struct ErgonConfig: Equatable, Sendable {
     public var dataDir: String
     public var queue: QueueLocation
     public var logStore: LogStoreLocation
+    /// How often a running task's new log bytes are sent to the store (`logs.flush_interval`).
+    public var logFlushInterval: Duration
+    public var s3: S3
     public var scheduler: Scheduler
     public var docker: Docker
     public var vast: Vast
 
     public init(
         source: String = "<defaults>", agentID: String, mode: Mode = .docker, dataDir: String,
-        queue: QueueLocation? = nil, logStore: LogStoreLocation? = nil, scheduler: Scheduler = .init(),
-        docker: Docker = .init(), vast: Vast = .init()
+        queue: QueueLocation? = nil, logStore: LogStoreLocation? = nil, logFlushInterval: Duration = .seconds(5),
+        s3: S3 = .init(), scheduler: Scheduler = .init(), docker: Docker = .init(), vast: Vast = .init()
     ) {
+        self.logFlushInterval = logFlushInterval
+        self.s3 = s3
         self.vast = vast
         self.source = source
         self.agentID = agentID
@@ -143,4 +175,12 @@ public struct ErgonConfig: Equatable, Sendable {
     public var workDirectory: String { dataDir + "/work" }
     /// The file a submit or cancel touches to wake a running agent.
     public var wakeupFile: String { dataDir + "/wakeup" }
+}
+
+extension ErgonConfig.LogStoreLocation {
+    /// True for an `s3://` store.
+    public var isS3: Bool {
+        if case .s3 = self { return true }
+        return false
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A log store in a local directory (`logs.store: file://DIR`).
+/// A log store in a local directory (`logs.store: file://DIR`), laid out as
+/// `DIR/<task id>/<attempt>.log`. Each call appends what the spool holds beyond the file's size.
 public struct FileLogStore: LogStore {
     public let directory: String
 
@@ -8,40 +9,53 @@ public struct FileLogStore: LogStore {
         self.directory = directory
     }
 
-    public func write(key: String, offset: Int64, bytes: [UInt8]) async throws {
-        let path = try self.path(of: key)
+    public func ship(_ log: SpooledLog) async throws -> Int64 {
+        let path = self.path(of: log.key)
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let fd = open(path, O_WRONLY | O_CREAT, 0o644)
         guard fd >= 0 else { throw LogStoreError(path: path, errno: errno) }
         defer { close(fd) }
-        // Truncating to the offset first makes a repeated write of the same range idempotent.
-        guard ftruncate(fd, off_t(offset)) == 0 else { throw LogStoreError(path: path, errno: errno) }
-        try LogSpool.writeAll(fd: fd, bytes: bytes, at: offset, path: path)
-    }
-
-    public func read(key: String, from offset: Int64) async throws -> [UInt8]? {
-        let path = try self.path(of: key)
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        try handle.seek(toOffset: UInt64(max(0, offset)))
-        return [UInt8](try handle.readToEnd() ?? Data())
-    }
-
-    public func location(key: String) -> String { directory + "/" + key }
-
-    private func path(of key: String) throws -> String {
-        // Keys are made by LogKey; refuse anything that could climb out of the directory.
-        guard !key.hasPrefix("/"), !key.split(separator: "/").contains("..") else {
-            throw LogStoreError(path: key, errno: EINVAL)
+        var size = Int64(lseek(fd, 0, SEEK_END))
+        if size > log.length {
+            // Bytes past what the queue recorded may be rewritten in the spool: drop them.
+            guard ftruncate(fd, off_t(log.length)) == 0 else { throw LogStoreError(path: path, errno: errno) }
+            size = log.length
         }
-        return directory + "/" + key
+        let spool = LogSpool.Reader(path: log.path)
+        while size < log.length {
+            let bytes = try spool.read(from: size, limit: Int(min(log.length - size, 8 << 20)))
+            guard !bytes.isEmpty else {
+                throw LogStoreError(path: log.path, errno: EIO, detail: "the spool ends at byte \(size), not \(log.length)")
+            }
+            try LogSpool.writeAll(fd: fd, bytes: bytes, at: size, path: path)
+            size += Int64(bytes.count)
+        }
+        return size
     }
+
+    public func read(key: LogKey, from offset: Int64) async throws -> [UInt8]? {
+        let path = self.path(of: key)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try LogSpool.Reader(path: path).read(from: offset, limit: Int.max)
+    }
+
+    public func location(key: LogKey) -> String { path(of: key) }
+
+    private func path(of key: LogKey) -> String { directory + "/" + key.taskPath }
 }
 
 /// A file operation on a log failed.
 public struct LogStoreError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var errno: Int32
-    public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+    public var detail: String?
+
+    public init(path: String, errno: Int32, detail: String? = nil) {
+        self.path = path
+        self.errno = errno
+        self.detail = detail
+    }
+
+    public var description: String { "\(path): \(detail ?? String(cString: strerror(errno)))" }
 }

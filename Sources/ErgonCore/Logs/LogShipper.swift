@@ -1,29 +1,86 @@
 import Foundation
-import Logging
+import Synchronization
 
-/// Copies what the spool holds beyond what the store has, so the bytes uploaded grow with
-/// the log instead of re-sending it whole.
-public struct LogShipper: Sendable {
+/// Moves logs from the spool to the log store, and remembers the ended attempts whose log the
+/// store has not made final yet, so that an unreachable store never holds up a task and an
+/// agent restart picks the work up again.
+///
+/// The list of such logs is a folder of small files next to the spool
+/// (`SPOOL/.unsealed/<task id>-<attempt>.json`), written before the attempt is recorded as
+/// ended and removed once the store holds the final log.
+public final class LogShipper: Sendable {
     public let spool: LogSpool
     public let store: any LogStore
+    /// Logs with a ship in progress: a second ship of the same log waits for the next round.
+    private let inFlight = Mutex<Set<LogKey>>([])
 
     public init(spool: LogSpool, store: any LogStore) {
         self.spool = spool
         self.store = store
     }
 
-    /// Ships the attempt's unshipped bytes; returns the attempt with `logShipped` advanced.
-    /// A store failure leaves the bytes in the spool for the next try and is rethrown.
-    public func ship(_ attempt: AttemptRecord) async throws -> AttemptRecord {
-        var attempt = attempt
-        let key = LogKey.of(taskID: attempt.taskID, attempt: attempt.number)
-        while attempt.logShipped < attempt.logSpooled {
-            let limit = Int(min(attempt.logSpooled - attempt.logShipped, 8 << 20))
-            let bytes = try spool.read(taskID: attempt.taskID, attempt: attempt.number, from: attempt.logShipped, limit: limit)
-            guard !bytes.isEmpty else { break }
-            try await store.write(key: key, offset: attempt.logShipped, bytes: bytes)
-            attempt.logShipped += Int64(bytes.count)
+    /// What a ship did.
+    public enum Result: Sendable, Equatable {
+        /// The store now shows this many bytes (all of them, and final, when the log was complete).
+        case shipped(Int64)
+        /// Another ship of the same log is in progress; nothing was done.
+        case busy
+    }
+
+    /// Ships the first `length` bytes of the log; `complete` makes it final in the store.
+    /// A store failure is rethrown; the spool keeps everything for the next try.
+    public func ship(_ key: LogKey, length: Int64, complete: Bool) async throws -> Result {
+        let claimed = inFlight.withLock { $0.insert(key).inserted }
+        guard claimed else { return .busy }
+        defer { _ = inFlight.withLock { $0.remove(key) } }
+        let log = SpooledLog(key: key, path: spool.path(of: key), length: length, isComplete: complete)
+        return .shipped(try await store.ship(log))
+    }
+
+    /// The folder of logs waiting to be made final.
+    public var backlogDirectory: String { spool.directory + "/.unsealed" }
+
+    /// Records that `key`'s log is complete at `length` bytes and must still be made final.
+    /// Written before the attempt is recorded as ended; durable once this returns.
+    public func remember(_ key: LogKey, length: Int64) throws {
+        try FileManager.default.createDirectory(atPath: backlogDirectory, withIntermediateDirectories: true)
+        let entry = BacklogEntry(key: key, length: length)
+        let data = try JSONEncoder().encode(entry)
+        try data.write(to: URL(fileURLWithPath: markerPath(key)), options: .atomic)
+    }
+
+    /// Forgets `key` once its log is final in the store.
+    public func forget(_ key: LogKey) {
+        try? FileManager.default.removeItem(atPath: markerPath(key))
+    }
+
+    /// The logs still waiting to be made final, oldest first. An unreadable entry is skipped
+    /// (and reported in `unreadable`), never deleted: its spool file is still there.
+    public func backlog() -> (entries: [BacklogEntry], unreadable: [String]) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: backlogDirectory)) ?? []
+        var entries: [(Date, BacklogEntry)] = []
+        var unreadable: [String] = []
+        for name in names where name.hasSuffix(".json") {
+            let path = backlogDirectory + "/" + name
+            guard let data = FileManager.default.contents(atPath: path),
+                let entry = try? JSONDecoder().decode(BacklogEntry.self, from: data)
+            else {
+                unreadable.append(path)
+                continue
+            }
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            entries.append((attributes?[.modificationDate] as? Date ?? .distantPast, entry))
         }
-        return attempt
+        return (entries.sorted { $0.0 < $1.0 }.map(\.1), unreadable)
+    }
+
+    private func markerPath(_ key: LogKey) -> String {
+        backlogDirectory + "/\(key.taskID.uuidString.lowercased())-\(key.attempt).json"
+    }
+
+    /// A complete log the store has not made final yet.
+    public struct BacklogEntry: Codable, Sendable, Equatable {
+        public var key: LogKey
+        public var length: Int64
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The append-only local file that receives an attempt's output before it is shipped.
+/// The append-only local files that receive attempts' output before they are shipped.
 /// Everything read from a backend lands here first, so nothing is lost when the store is down.
 public struct LogSpool: Sendable {
     public let directory: String
@@ -11,8 +11,11 @@ public struct LogSpool: Sendable {
 
     /// The spool file of an attempt.
     public func path(taskID: UUID, attempt: Int) -> String {
-        directory + "/" + LogKey.of(taskID: taskID, attempt: attempt)
+        directory + "/\(taskID.uuidString.lowercased())/\(attempt).log"
     }
+
+    /// The spool file of a log.
+    public func path(of key: LogKey) -> String { directory + "/" + key.taskPath }
 
     /// Writes `bytes` at `offset` (the attempt's spooled size as recorded in the queue) and
     /// syncs them. Bytes past `offset` from a write that was never recorded are overwritten.
@@ -30,11 +33,22 @@ public struct LogSpool: Sendable {
 
     /// Reads the spool from `offset` on, at most `limit` bytes.
     public func read(taskID: UUID, attempt: Int, from offset: Int64, limit: Int = 8 << 20) throws -> [UInt8] {
-        let path = self.path(taskID: taskID, attempt: attempt)
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
-        try handle.seek(toOffset: UInt64(offset))
-        return [UInt8](try handle.read(upToCount: limit) ?? Data())
+        try Reader(path: path(taskID: taskID, attempt: attempt)).read(from: offset, limit: limit)
+    }
+
+    /// Reads ranges of one log file; a missing file reads as empty.
+    public struct Reader: Sendable {
+        public let path: String
+
+        public init(path: String) { self.path = path }
+
+        public func read(from offset: Int64, limit: Int) throws -> [UInt8] {
+            guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+            defer { try? handle.close() }
+            try handle.seek(toOffset: UInt64(max(0, offset)))
+            if limit == Int.max { return [UInt8](try handle.readToEnd() ?? Data()) }
+            return [UInt8](try handle.read(upToCount: limit) ?? Data())
+        }
     }
 
     static func writeAll(fd: Int32, bytes: [UInt8], at offset: Int64, path: String) throws {

@@ -9,7 +9,7 @@ extension Scheduler {
             try await launch(taskID: taskID, gpu: gpu)
         case .track(_, _, let instanceID, let phase, let readLogs):
             guard let held else { return }
-            try await track(held.attempt, instanceID: instanceID, phase: phase, readLogs: readLogs)
+            try await track(held, instanceID: instanceID, phase: phase, readLogs: readLogs)
         case .finish(_, _, let instanceID, let outcome):
             guard let held else { return }
             try await finish(held, instanceID: instanceID, outcome: outcome)
@@ -109,8 +109,8 @@ extension Scheduler {
     }
 
     /// Records an instance's id and phase and reads its new log bytes.
-    func track(_ attempt: AttemptRecord, instanceID: String, phase: AttemptPhase, readLogs: Bool) async throws {
-        var attempt = attempt
+    func track(_ held: HeldTask, instanceID: String, phase: AttemptPhase, readLogs: Bool) async throws {
+        var attempt = held.attempt
         attempt.instanceID = instanceID
         attempt.absentTicks = 0
         if attempt.phase != phase {
@@ -119,11 +119,23 @@ extension Scheduler {
         }
         if readLogs {
             attempt = try await pullLogs(attempt, instanceID: instanceID)
-            attempt = await shippedIfPossible(attempt)
         }
-        // One write per tick: spool and store writes are by offset, so redoing them after a
-        // crash before this point rewrites the same bytes.
+        // The spool's new length is recorded before any of it is shipped: the store is only
+        // ever given bytes the queue knows of, which a restart never rewrites.
         try await queue.updateAttempt(attempt)
+        if readLogs, flushIsDue(for: attempt) {
+            let shipped = await shippedIfPossible(attempt, workflowID: held.task.workflowID)
+            if shipped.logShipped != attempt.logShipped { try await queue.updateAttempt(shipped) }
+        }
+    }
+
+    /// True when the attempt has unshipped bytes and its last flush is old enough that waiting
+    /// for the next tick would leave them unshipped past `logs.flush_interval`.
+    func flushIsDue(for attempt: AttemptRecord) -> Bool {
+        guard attempt.logShipped < attempt.logSpooled else { return false }
+        guard let last = lastFlush[attempt.taskID] else { return true }
+        let wait = max(0, flushInterval.seconds - pollInterval.seconds)
+        return now().timeIntervalSince(last) >= wait
     }
 
     /// Ends an attempt: decides it in the queue (`finishing`), reads the instance's final
@@ -158,11 +170,17 @@ extension Scheduler {
         if let instanceID {
             try await backend.destroy(instanceID: instanceID)
         }
-        // The store must hold the whole log before the task is recorded as ended; until it
-        // does, the attempt stays `finishing` and the spool keeps every byte.
-        attempt = try await shipper.ship(attempt)
-        try await queue.updateAttempt(attempt)
+        // Every byte is in the spool and the instance is gone. The log is put on the backlog
+        // before the task is recorded as ended, so an unreachable store delays only the log:
+        // the backlog (and the next start, if the agent stops first) sends the rest.
+        let key = LogKey(workflowID: held.task.workflowID, taskID: attempt.taskID, attempt: attempt.number)
+        try shipper.remember(key, length: attempt.logSpooled)
+        if let shipped = await finalShip(key, length: attempt.logSpooled) {
+            attempt.logShipped = shipped
+            try await queue.updateAttempt(attempt)
+        }
         finalReadFailures[held.task.id] = nil
+        lastFlush[held.task.id] = nil
         let task = try await queue.finishAttempt(taskID: held.task.id, attempt: attempt.number, outcome: outcome, at: now())
         logger.info("\(task.spec.slug) attempt \(attempt.number) \(outcome.summary) → \(task.state.rawValue)")
     }
@@ -251,13 +269,59 @@ extension Scheduler {
 
     /// Copies unshipped spool bytes to the log store; a store failure is logged and the bytes
     /// wait in the spool for the next try.
-    func shippedIfPossible(_ attempt: AttemptRecord) async -> AttemptRecord {
+    func shippedIfPossible(_ attempt: AttemptRecord, workflowID: UUID) async -> AttemptRecord {
         guard attempt.logShipped < attempt.logSpooled else { return attempt }
+        var attempt = attempt
+        let key = LogKey(workflowID: workflowID, taskID: attempt.taskID, attempt: attempt.number)
+        lastFlush[attempt.taskID] = now()
         do {
-            return try await shipper.ship(attempt)
+            if case .shipped(let visible) = try await shipper.ship(key, length: attempt.logSpooled, complete: false) {
+                attempt.logShipped = visible
+            }
         } catch {
             logger.warning("shipping the log of task \(attempt.taskID.uuidString.lowercased()) failed; the spool keeps it: \(error)")
-            return attempt
+        }
+        return attempt
+    }
+
+    /// Makes a complete log final in the store and takes it off the backlog; returns its length
+    /// in the store, or nil when the store failed (the backlog tries again) or another ship of
+    /// it is in progress.
+    func finalShip(_ key: LogKey, length: Int64) async -> Int64? {
+        do {
+            guard case .shipped(let shipped) = try await shipper.ship(key, length: length, complete: true) else { return nil }
+            shipper.forget(key)
+            return shipped
+        } catch {
+            logger.warning("storing the log of task \(key.taskID.uuidString.lowercased()) attempt \(key.attempt) failed; the spool keeps it and the agent tries again every \(Reconciler.format(flushInterval.seconds)): \(error)")
+            return nil
+        }
+    }
+
+    /// Sends the logs of ended attempts that the store has not made final yet (the store was
+    /// down when they ended, or the agent stopped first), and records their shipped length.
+    func shipBacklog() async {
+        let (entries, unreadable) = shipper.backlog()
+        for path in unreadable where !reportedBacklogFiles.contains(path) {
+            reportedBacklogFiles.insert(path)
+            logger.error("cannot read the log backlog entry \(path); its log stays in the spool")
+        }
+        for entry in entries {
+            guard !Task.isCancelled else { return }
+            guard let shipped = await finalShip(entry.key, length: entry.length) else {
+                return  // the store is still failing: the rest waits for the next round
+            }
+            do {
+                if var attempt = try await queue.attempts(of: entry.key.taskID).first(where: { $0.number == entry.key.attempt }),
+                    attempt.logShipped != shipped
+                {
+                    attempt.logShipped = shipped
+                    try await queue.updateAttempt(attempt)
+                }
+                logger.info("stored the log of task \(entry.key.taskID.uuidString.lowercased()) attempt \(entry.key.attempt) (\(shipped) bytes) from the backlog")
+            } catch {
+                logger.warning("recording the stored log of task \(entry.key.taskID.uuidString.lowercased()) failed: \(error)")
+            }
         }
     }
 }

@@ -15,6 +15,12 @@ public actor Scheduler: Service {
     let workspace: TaskWorkspace
     let wakeupFile: WakeupFile
     let pollInterval: Duration
+    /// How often running tasks' logs and the backlog of ended ones are sent to the store.
+    let flushInterval: Duration
+    /// When each running task's log was last sent to the store.
+    var lastFlush: [UUID: Date] = [:]
+    /// Backlog entries already reported as unreadable.
+    var reportedBacklogFiles: Set<String> = []
     let basePolicy: ReconcilerPolicy
     let logger: Logger
     let now: @Sendable () -> Date
@@ -52,6 +58,7 @@ public actor Scheduler: Service {
         self.workspace = TaskWorkspace(root: config.workDirectory)
         self.wakeupFile = WakeupFile(path: config.wakeupFile)
         self.pollInterval = config.scheduler.pollInterval
+        self.flushInterval = config.logFlushInterval
         var policy = ReconcilerPolicy(config: config, gpus: gpus)
         policy.instancesHaveGPU = backend.instancesHaveGPU
         self.basePolicy = policy
@@ -84,6 +91,14 @@ public actor Scheduler: Service {
             }
             sources.addTask { [wakeupFile] in
                 await wakeupFile.watch(from: baseline) { self.noteOutsideChange() }
+            }
+            sources.addTask {
+                // Logs of ended attempts the store did not take yet, also those left by an
+                // earlier run: retried every flush interval until the store has them.
+                while !Task.isCancelled {
+                    await self.shipBacklog()
+                    try? await Task.sleep(for: self.flushInterval)
+                }
             }
             await withDiscardingTaskGroup { actions in
                 await withGracefulShutdownHandler {

@@ -1,0 +1,71 @@
+import Foundation
+
+/// What the S3 log store has sent of one log, kept next to its spool file
+/// (`<spool file>.s3.json`) so that a restart goes on where the last run stopped.
+///
+/// Every field is written after the S3 call it records succeeded: a crash in between makes
+/// the next run send the same bytes again to the same place, never skip them.
+struct S3LogUploadState: Codable, Equatable {
+    /// The multipart upload that becomes the final object, once one part was sent.
+    var uploadID: String?
+    /// Parts sent, contiguous from byte 0.
+    var parts: [S3UploadedPart] = []
+    /// Bytes readers see as live segments, from byte 0.
+    var liveEnd: Int64 = 0
+    /// Where each live segment starts, in order: segment `i` holds the log from `segments[i]`
+    /// to `segments[i + 1]` (or `liveEnd`), so readers follow the chain without a listing.
+    var segments: [Int64] = []
+    /// True once the final object holds the whole log and the live segments are gone.
+    var sealed = false
+    /// The length of the sealed log.
+    var sealedLength: Int64?
+
+    /// Bytes covered by the parts.
+    var partsEnd: Int64 { parts.reduce(0) { $0 + $1.size } }
+
+    /// Forgets whatever lies past `length` (bytes the queue never recorded may be rewritten).
+    mutating func clip(to length: Int64) {
+        var end: Int64 = 0
+        var kept: [S3UploadedPart] = []
+        for part in parts {
+            guard end + part.size <= length else { break }
+            kept.append(part)
+            end += part.size
+        }
+        parts = kept
+        guard liveEnd > length else { return }
+        // The segment holding `length` is sent again from its start, so the chain stays exact.
+        segments.removeAll { $0 >= length }
+        liveEnd = segments.popLast() ?? 0
+    }
+
+    /// Starts the upload over (the server no longer knows it).
+    mutating func dropUpload() {
+        uploadID = nil
+        parts = []
+    }
+
+    static func load(_ path: String) throws -> S3LogUploadState {
+        guard let data = FileManager.default.contents(atPath: path) else { return S3LogUploadState() }
+        do {
+            return try JSONDecoder().decode(S3LogUploadState.self, from: data)
+        } catch {
+            throw S3LogStoreError(path: path, reason: "unreadable upload state (\(error)); remove it to send the log again from the spool")
+        }
+    }
+
+    func save(_ path: String) throws {
+        do {
+            try JSONEncoder().encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw S3LogStoreError(path: path, reason: "cannot write the upload state: \(error)")
+        }
+    }
+}
+
+/// The S3 log store's local bookkeeping failed.
+struct S3LogStoreError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "\(path): \(reason)" }
+}
