@@ -77,7 +77,13 @@ struct AgentEndToEndTests {
             if present { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(!present, "volume \(name) should be removed once the workflow ended")
-        #expect(try await agent.queue.workflowsToCleanUp().isEmpty)
+        // The queue records the clean-up just after the engine removed the volume.
+        var pending = try await agent.queue.workflowsToCleanUp()
+        while !pending.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            pending = try await agent.queue.workflowsToCleanUp()
+        }
+        #expect(pending.isEmpty)
         try await agent.stop()
     }
 

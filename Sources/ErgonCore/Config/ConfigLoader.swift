@@ -168,7 +168,7 @@ public enum ConfigLoader {
             guard isValidBucketName(bucket) else {
                 throw node.fault(.invalidValue, "invalid bucket name \"\(bucket)\" in \(node.shown) (3 to 63 characters: lowercase letters, digits, \".\" and \"-\", starting and ending with a letter or digit)")
             }
-            guard !prefix.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            guard prefix.isEmpty || !prefix.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
                 throw node.fault(.invalidValue, "the prefix of \(node.shown) has an empty, \".\" or \"..\" segment")
             }
             return .s3(bucket: bucket, prefix: prefix)
