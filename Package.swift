@@ -126,7 +126,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["Support/presign-gate.py"]
         ),
         .testTarget(name: "ErgonCLITests", dependencies: ["ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonTestSupport"]),
     ],

@@ -3,8 +3,8 @@
 # runs from a virtual environment under .build/ and serves S3 and IAM on loopback.
 #
 #   source Scripts/lib/s3.sh
-#   ergon_s3_tools   # the venv with moto[server], boto3 and the AWS CLI; exports ERGON_S3_PYTHON,
-#                    # ERGON_MOTO_SERVER, ERGON_AWS_CLI
+#   ergon_s3_tools   # the venv with moto[server], boto3 and the AWS CLI (versions pinned below);
+#                    # exports ERGON_S3_PYTHON, ERGON_MOTO_SERVER, ERGON_AWS_CLI
 #   ergon_s3_up      # no-op when $ERGON_S3_ENDPOINT answers; else starts moto_server on
 #                    # 127.0.0.1:$ERGON_S3_PORT (default 5100) and exports ERGON_S3_ENDPOINT,
 #                    # ERGON_S3_REGION, ERGON_S3_ACCESS_KEY_ID, ERGON_S3_SECRET_ACCESS_KEY
@@ -20,6 +20,12 @@ ERGON_S3_MOTO_VERSION=5.2.1
 ERGON_S3_BOTO3_VERSION=1.43.11
 # awscli 1.45.11 pins botocore 1.43.11, the botocore boto3 1.43.11 is made for.
 ERGON_S3_AWSCLI_VERSION=1.45.11
+# moto checks a signature against the URL as werkzeug hands it over, and werkzeug 2.3 and later
+# decode %2F and %3A in the query: every listing with a prefix holding "/" then fails with
+# SignatureDoesNotMatch, whoever signed it (getmoto/moto#5948). 2.2.3 keeps them encoded; Flask
+# 3 needs werkzeug 3, hence Flask 2.2.5.
+ERGON_S3_WERKZEUG_VERSION=2.2.3
+ERGON_S3_FLASK_VERSION=2.2.5
 ERGON_S3_VENV="${ERGON_S3_VENV:-.build/s3-venv}"
 ERGON_S3_STATE_DIR="${ERGON_S3_STATE_DIR:-/tmp/ergon-s3}"
 ERGON_S3_PORT="${ERGON_S3_PORT:-5100}"
@@ -30,10 +36,12 @@ ERGON_S3_SETUP_SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/s3-setup.py
 ergon_s3_tools() {
     local venv="$ERGON_S3_VENV"
     local check="import importlib.metadata as m, importlib.util as u, sys
-want = {'moto': '$ERGON_S3_MOTO_VERSION', 'boto3': '$ERGON_S3_BOTO3_VERSION', 'awscli': '$ERGON_S3_AWSCLI_VERSION'}
+want = {'moto': '$ERGON_S3_MOTO_VERSION', 'boto3': '$ERGON_S3_BOTO3_VERSION', 'awscli': '$ERGON_S3_AWSCLI_VERSION',
+        'werkzeug': '$ERGON_S3_WERKZEUG_VERSION', 'flask': '$ERGON_S3_FLASK_VERSION'}
 sys.exit(any(m.version(n) != v for n, v in want.items()) or u.find_spec('flask_cors') is None)"
     if ! [ -x "$venv/bin/moto_server" ] || ! [ -x "$venv/bin/aws" ] || ! "$venv/bin/python" -c "$check" 2>/dev/null; then
-        echo "ergon: installing moto[server]==$ERGON_S3_MOTO_VERSION boto3==$ERGON_S3_BOTO3_VERSION awscli==$ERGON_S3_AWSCLI_VERSION into $venv" >&2
+        echo "ergon: installing moto[server]==$ERGON_S3_MOTO_VERSION boto3==$ERGON_S3_BOTO3_VERSION" \
+            "awscli==$ERGON_S3_AWSCLI_VERSION werkzeug==$ERGON_S3_WERKZEUG_VERSION into $venv" >&2
         mkdir -p "$(dirname "$venv")"
         if ! [ -x "$venv/bin/pip" ] && ! python3 -m venv "$venv" >&2 2>/dev/null; then
             # Debian's own python3 keeps venv in a separate package.
@@ -44,7 +52,8 @@ sys.exit(any(m.version(n) != v for n, v in want.items()) or u.find_spec('flask_c
         fi
         "$venv/bin/pip" install -q --disable-pip-version-check \
             "moto[server]==$ERGON_S3_MOTO_VERSION" "boto3==$ERGON_S3_BOTO3_VERSION" \
-            "awscli==$ERGON_S3_AWSCLI_VERSION" >&2 || {
+            "awscli==$ERGON_S3_AWSCLI_VERSION" "werkzeug==$ERGON_S3_WERKZEUG_VERSION" \
+            "flask==$ERGON_S3_FLASK_VERSION" >&2 || {
             echo "ergon: could not install the S3 test tools into $venv" >&2
             return 1
         }

@@ -13,24 +13,25 @@ struct S3TestServerTests {
         let url = "\(connection.endpoint)/\(bucket)/"
 
         // No Authorization header at all: moto 5.2.1 refuses it with 500 (a KeyError), not 403.
-        let unsigned = try Curl.run(["-X", "PUT", "--data-binary", "unsigned", url + "unsigned.txt"])
+        let unsigned = try Curl.run(Curl.put("unsigned") + [url + "unsigned.txt"])
         #expect(unsigned.exitCode == 0)
         #expect(!(200..<300).contains(unsigned.status), "an unsigned PUT was accepted")
 
         var wrong = connection
         wrong.secretAccessKey += "x"
-        let refused = try Curl.run(Curl.signing(wrong) + ["-X", "PUT", "--data-binary", "wrong", url + "wrong.txt"])
+        let refused = try Curl.run(Curl.signing(wrong) + Curl.put("wrong") + [url + "wrong.txt"])
         #expect(refused.status == 403)
         #expect(refused.body.contains("SignatureDoesNotMatch"))
 
         // The same request with the right secret goes through, so the 403 is the secret's doing.
-        let signed = try Curl.run(Curl.signing(connection) + ["-X", "PUT", "--data-binary", "signed", url + "signed.txt"])
+        let signed = try Curl.run(Curl.signing(connection) + Curl.put("signed") + [url + "signed.txt"])
         #expect(signed.status == 200)
 
         #expect(try S3TestServer.readObject(bucket: bucket, key: "signed.txt") == Array("signed".utf8))
         #expect(try S3TestServer.readObject(bucket: bucket, key: "unsigned.txt") == nil)
         #expect(try S3TestServer.readObject(bucket: bucket, key: "wrong.txt") == nil)
         #expect(try S3TestServer.listKeys(bucket: bucket) == ["signed.txt"])
+        // A prefix with "/" in it: moto refuses such signed listings under werkzeug 2.3 and later.
         #expect(try S3TestServer.listKeys(bucket: bucket, prefix: "nothing/").isEmpty)
     }
 
@@ -122,12 +123,13 @@ struct S3TestServerTests {
         try await S3TestServer.withPrivateServer { server in
             #expect(server.connection != S3TestServer.connection)
             let bucket = try S3TestServer.makeBucket(in: server.connection)
-            try S3TestServer.putObject(bucket: bucket, key: "k", bytes: [1, 2, 3], in: server.connection)
-            #expect(try S3TestServer.readObject(bucket: bucket, key: "k", in: server.connection) == [1, 2, 3])
+            try S3TestServer.putObject(bucket: bucket, key: "dir/k", bytes: [1, 2, 3], in: server.connection)
+            #expect(try S3TestServer.readObject(bucket: bucket, key: "dir/k", in: server.connection) == [1, 2, 3])
+            #expect(try S3TestServer.listKeys(bucket: bucket, prefix: "dir/", in: server.connection) == ["dir/k"])
             var wrong = server.connection
             wrong.secretAccessKey += "x"
             #expect(throws: S3TestServer.Failure.self) {
-                try S3TestServer.readObject(bucket: bucket, key: "k", in: wrong)
+                try S3TestServer.readObject(bucket: bucket, key: "dir/k", in: wrong)
             }
 
             server.stop()
@@ -165,6 +167,12 @@ private enum Curl {
             // curl signs no payload hash of its own, and S3 wants this header in the signature.
             "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
         ]
+    }
+
+    /// A PUT of `body`. The content type matters: moto's Flask reads a form-encoded body (curl's
+    /// default) as form fields and stores an empty object.
+    static func put(_ body: String) -> [String] {
+        ["-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary", body]
     }
 
     static func run(_ arguments: [String]) throws -> Result {

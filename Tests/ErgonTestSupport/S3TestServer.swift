@@ -178,13 +178,11 @@ public enum S3TestServer {
     }
 
     /// The keys under `prefix`, in S3's order; empty when there are none (a missing bucket throws).
-    /// The whole bucket is listed and filtered here: moto 5.2.1 checks the signature of a query
-    /// value holding "/" against the decoded value, so a `Prefix` like "a/" fails for every client.
     public static func listKeys(bucket: String, prefix: String = "", in connection: Connection? = nil) throws -> [String] {
         let script = #"""
             keys = []
-            for page in client().get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1]):
-                keys.extend(item["Key"] for item in page.get("Contents", []) if item["Key"].startswith(sys.argv[2]))
+            for page in client().get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1], Prefix=sys.argv[2]):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
             print(json.dumps(keys))
             """#
         let result = try runBoto3(script, [bucket, prefix], connection)
@@ -318,7 +316,7 @@ extension S3TestServer {
     }
 
     /// `ERGON_MOTO_SERVER`, else the package's `.build/s3-venv`, else `moto_server` on the PATH.
-    static var motoServer: String {
+    public static var motoServer: String {
         if let path = variable("ERGON_MOTO_SERVER") { return path }
         let venv = packageRoot.appendingPathComponent(".build/s3-venv/bin/moto_server").path
         if FileManager.default.isExecutableFile(atPath: venv) { return venv }
