@@ -119,7 +119,10 @@ class Gate(http.server.BaseHTTPRequestHandler):
 
 
 def stop(*_):
-    moto.terminate()
+    # SIGKILL: a process started from a test's async code starts with SIGTERM blocked, and so
+    # does its child.
+    moto.kill()
+    moto.wait()
     os._exit(0)
 
 
@@ -138,4 +141,4 @@ print(f"port {server.server_address[1]}", flush=True)
 try:
     server.serve_forever()
 finally:
-    moto.terminate()
+    moto.kill()
