@@ -17,7 +17,10 @@ extension ErgonConfig {
             let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: S3Client.httpConfiguration)
             let result: Result
             do {
-                let store = S3LogStore(client: try s3Client(http: http, logger: logger), bucket: bucket, prefix: prefix)
+                // Two short tries: a failing store must not keep a task's action busy for long,
+                // since the spool keeps everything and the next flush tries again.
+                let client = try s3Client(http: http, logger: logger, bucket: bucket).with(retry: S3LogStore.retryPolicy)
+                let store = S3LogStore(client: client, bucket: bucket, prefix: prefix)
                 result = try await body(store)
             } catch {
                 try? await http.shutdown()
@@ -29,7 +32,7 @@ extension ErgonConfig {
     }
 
     /// A client for the `s3` settings.
-    func s3Client(http: HTTPClient, logger: Logger) throws -> S3Client {
+    func s3Client(http: HTTPClient, logger: Logger, bucket: String? = nil) throws -> S3Client {
         guard let accessKeyID = s3.accessKeyID, let secret = s3.secretAccessKey else {
             throw UserError("\(source): s3.access_key_id and s3.secret_access_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) are required for S3")
         }
@@ -41,7 +44,9 @@ extension ErgonConfig {
             }
             endpoint = custom
         } else {
-            endpoint = .aws(region: s3.region, addressing: addressing ?? .virtualHost)
+            // A bucket name with dots cannot match AWS's wildcard certificate as a host name.
+            let dotted = bucket?.contains(".") == true
+            endpoint = .aws(region: s3.region, addressing: addressing ?? (dotted ? .path : .virtualHost))
         }
         let credentials = S3Credentials(accessKeyID: accessKeyID, secretAccessKey: secret.value, sessionToken: s3.sessionToken?.value)
         return S3Client(endpoint: endpoint, credentials: credentials, httpClient: http, logger: logger)

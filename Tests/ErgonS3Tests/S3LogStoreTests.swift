@@ -120,6 +120,37 @@ struct S3LogStoreTests {
         }
     }
 
+    @Test("a sealed log that gets longer (a note added by a retried finish) is sealed again, whole")
+    func resealedLonger() async throws {
+        let bucket = try S3TestServer.makeBucket()
+        let log = try GrowingLog(size: 12 << 20)
+        defer { log.remove() }
+        try await withS3Client { client in
+            let store = S3LogStore(client: client, bucket: bucket, prefix: "r", partSize: S3Client.minimumPartSize)
+            try log.grow(to: 11 << 20)
+            _ = try await store.ship(log.spooled(11 << 20, complete: true))
+            try log.grow(to: log.bytes.count)
+            _ = try await store.ship(log.spooled(log.bytes.count, complete: true))
+            #expect(try S3TestServer.readObject(bucket: bucket, key: store.objectKey(log.key)) == log.bytes)
+        }
+    }
+
+    @Test("an unreadable upload state is started over from the spool")
+    func unreadableState() async throws {
+        let bucket = try S3TestServer.makeBucket()
+        let log = try GrowingLog(size: 7 << 20)
+        defer { log.remove() }
+        try await withS3Client { client in
+            let store = S3LogStore(client: client, bucket: bucket, prefix: "u", partSize: S3Client.minimumPartSize)
+            try log.grow(to: 6 << 20)
+            _ = try await store.ship(log.spooled(6 << 20))
+            try Data("{not json".utf8).write(to: URL(fileURLWithPath: log.path + ".s3.json"))
+            try log.grow(to: log.bytes.count)
+            _ = try await store.ship(log.spooled(log.bytes.count, complete: true))
+            #expect(try S3TestServer.readObject(bucket: bucket, key: store.objectKey(log.key)) == log.bytes)
+        }
+    }
+
     @Test("an empty log ends as an empty object")
     func emptyLog() async throws {
         let bucket = try S3TestServer.makeBucket()

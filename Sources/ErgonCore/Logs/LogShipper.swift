@@ -45,8 +45,7 @@ public final class LogShipper: Sendable {
     public func remember(_ key: LogKey, length: Int64) throws {
         try FileManager.default.createDirectory(atPath: backlogDirectory, withIntermediateDirectories: true)
         let entry = BacklogEntry(key: key, length: length)
-        let data = try JSONEncoder().encode(entry)
-        try data.write(to: URL(fileURLWithPath: markerPath(key)), options: .atomic)
+        try DurableFile.write(try JSONEncoder().encode(entry), to: markerPath(key))
     }
 
     /// Forgets `key` once its log is final in the store.
@@ -82,5 +81,30 @@ public final class LogShipper: Sendable {
     public struct BacklogEntry: Codable, Sendable, Equatable {
         public var key: LogKey
         public var length: Int64
+    }
+}
+
+/// Writes small files so that they survive a power loss once the call returns: a temporary
+/// file, synced, renamed over the target, and the folder synced.
+public enum DurableFile {
+    public static func write(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw LogStoreError(path: temporary, errno: errno) }
+        do {
+            try LogSpool.writeAll(fd: fd, bytes: [UInt8](data), at: 0, path: temporary)
+            guard fsync(fd) == 0 else { throw LogStoreError(path: temporary, errno: errno) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else { throw LogStoreError(path: path, errno: errno) }
+        let directory = (path as NSString).deletingLastPathComponent
+        let dirFD = open(directory, O_RDONLY)
+        if dirFD >= 0 {
+            _ = fsync(dirFD)
+            close(dirFD)
+        }
     }
 }

@@ -178,6 +178,7 @@ extension Scheduler {
         if let shipped = await finalShip(key, length: attempt.logSpooled) {
             attempt.logShipped = shipped
             try await queue.updateAttempt(attempt)
+            shipper.forget(key)  // only once the queue knows: else the backlog records it
         }
         finalReadFailures[held.task.id] = nil
         lastFlush[held.task.id] = nil
@@ -284,13 +285,11 @@ extension Scheduler {
         return attempt
     }
 
-    /// Makes a complete log final in the store and takes it off the backlog; returns its length
-    /// in the store, or nil when the store failed (the backlog tries again) or another ship of
-    /// it is in progress.
+    /// Makes a complete log final in the store; returns its length in the store, or nil when
+    /// the store failed (the backlog tries again) or another ship of it is in progress.
     func finalShip(_ key: LogKey, length: Int64) async -> Int64? {
         do {
             guard case .shipped(let shipped) = try await shipper.ship(key, length: length, complete: true) else { return nil }
-            shipper.forget(key)
             return shipped
         } catch {
             logger.warning("storing the log of task \(key.taskID.uuidString.lowercased()) attempt \(key.attempt) failed; the spool keeps it and the agent tries again every \(Reconciler.format(flushInterval.seconds)): \(error)")
@@ -299,7 +298,9 @@ extension Scheduler {
     }
 
     /// Sends the logs of ended attempts that the store has not made final yet (the store was
-    /// down when they ended, or the agent stopped first), and records their shipped length.
+    /// down when they ended, or the agent stopped first), records their shipped length, and
+    /// takes them off the backlog. An entry that fails is skipped for this round; the others
+    /// are still tried.
     func shipBacklog() async {
         let (entries, unreadable) = shipper.backlog()
         for path in unreadable where !reportedBacklogFiles.contains(path) {
@@ -308,19 +309,24 @@ extension Scheduler {
         }
         for entry in entries {
             guard !Task.isCancelled else { return }
-            guard let shipped = await finalShip(entry.key, length: entry.length) else {
-                return  // the store is still failing: the rest waits for the next round
-            }
+            guard let shipped = await finalShip(entry.key, length: entry.length) else { continue }
             do {
-                if var attempt = try await queue.attempts(of: entry.key.taskID).first(where: { $0.number == entry.key.attempt }),
-                    attempt.logShipped != shipped
-                {
+                guard var attempt = try await queue.attempts(of: entry.key.taskID).first(where: { $0.number == entry.key.attempt })
+                else {
+                    shipper.forget(entry.key)  // the task is gone from the queue; the store has its log
+                    continue
+                }
+                // An attempt still finishing is recorded by its own finish, which is under way:
+                // writing it here could undo that. The entry stays for the next round.
+                guard attempt.phase == .done else { continue }
+                if attempt.logShipped != shipped {
                     attempt.logShipped = shipped
                     try await queue.updateAttempt(attempt)
                 }
+                shipper.forget(entry.key)
                 logger.info("stored the log of task \(entry.key.taskID.uuidString.lowercased()) attempt \(entry.key.attempt) (\(shipped) bytes) from the backlog")
             } catch {
-                logger.warning("recording the stored log of task \(entry.key.taskID.uuidString.lowercased()) failed: \(error)")
+                logger.warning("recording the stored log of task \(entry.key.taskID.uuidString.lowercased()) failed; trying again next round: \(error)")
             }
         }
     }

@@ -30,7 +30,7 @@ public struct S3RetryPolicy: Sendable, Equatable {
     /// Five tries over about three seconds, 30 s per request.
     public static let standard = S3RetryPolicy()
 
-    /// One try: for callers that retry on their own schedule (the log store tries again at the next flush).
+    /// One try: for callers that retry on their own schedule, or that only probe (the agent start check).
     public static let once = S3RetryPolicy(attempts: 1)
 
     /// The wait after try number `attempt` (1 for the first) failed with `error`, or nil to give up.

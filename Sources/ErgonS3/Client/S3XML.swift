@@ -23,7 +23,10 @@ struct S3XMLElement: Sendable {
     /// Parses a document; nil when it is not well-formed XML.
     static func parse(_ bytes: [UInt8]) -> S3XMLElement? {
         let builder = TreeBuilder()
-        let parser = XMLParser(data: Data(bytes))
+        // S3 may send spaces before a slow CompleteMultipartUpload's document to keep the
+        // connection open; an XML declaration is only valid at the very start.
+        let start = bytes.firstIndex { ![0x20, 0x09, 0x0a, 0x0d].contains($0) } ?? bytes.endIndex
+        let parser = XMLParser(data: Data(bytes[start...]))
         parser.delegate = builder
         parser.shouldProcessNamespaces = false
         guard parser.parse(), let root = builder.root else { return nil }

@@ -26,6 +26,11 @@ public struct S3LogStore: LogStore {
     /// The default part size.
     public static let defaultPartSize: Int64 = 8 << 20
 
+    /// How the agent's log store client tries: twice, 10 s per request (plus 1 s per MiB of
+    /// body). A store that fails costs a flush a few seconds, never minutes: the spool keeps
+    /// the bytes and the next flush, or the backlog, tries again.
+    public static let retryPolicy = S3RetryPolicy(attempts: 2, initialDelay: .milliseconds(200), requestTimeout: .seconds(10))
+
     public init(client: S3Client, bucket: String, prefix: String, partSize: Int64 = defaultPartSize) {
         self.client = client
         self.bucket = bucket
@@ -52,7 +57,7 @@ public struct S3LogStore: LogStore {
 
     public func ship(_ log: SpooledLog) async throws -> Int64 {
         let statePath = Self.statePath(log)
-        var state = try S3LogUploadState.load(statePath)
+        var state = S3LogUploadState.load(statePath)
         if state.sealed, state.sealedLength == log.length { return log.length }
         state.sealed = false
         state.clip(to: log.length)
@@ -117,8 +122,10 @@ public struct S3LogStore: LogStore {
                 if log.length > state.partsEnd {
                     try await sendPart(log, length: log.length - state.partsEnd, state: &state, statePath: statePath)
                 }
-                try await client.completeMultipartUpload(
-                    bucket: bucket, key: objectKey, uploadID: state.uploadID!, parts: state.parts)
+                guard let uploadID = state.uploadID else {
+                    throw S3LogStoreError(path: statePath, reason: "no multipart upload to complete")
+                }
+                try await client.completeMultipartUpload(bucket: bucket, key: objectKey, uploadID: uploadID, parts: state.parts)
             } catch let error as S3Error where error.kind == .noSuchUpload {
                 // A completion whose answer was lost leaves the object in place: keep it if whole.
                 if let head = try await client.headObject(bucket: bucket, key: objectKey), head.size == log.length,
@@ -137,7 +144,7 @@ public struct S3LogStore: LogStore {
             try await client.deleteObject(bucket: bucket, key: liveKey(log.key, start: start))
         }
         state.segments = []
-        state.uploadID = nil
+        state.dropUpload()
         state.sealed = true
         state.sealedLength = log.length
         state.liveEnd = log.length

@@ -1,3 +1,4 @@
+import ErgonCore
 import Foundation
 
 /// What the S3 log store has sent of one log, kept next to its spool file
@@ -45,18 +46,18 @@ struct S3LogUploadState: Codable, Equatable {
         parts = []
     }
 
-    static func load(_ path: String) throws -> S3LogUploadState {
-        guard let data = FileManager.default.contents(atPath: path) else { return S3LogUploadState() }
-        do {
-            return try JSONDecoder().decode(S3LogUploadState.self, from: data)
-        } catch {
-            throw S3LogStoreError(path: path, reason: "unreadable upload state (\(error)); remove it to send the log again from the spool")
-        }
+    /// The recorded state; a fresh one when there is none or it cannot be read (sending the
+    /// whole log again from the spool is always safe).
+    static func load(_ path: String) -> S3LogUploadState {
+        guard let data = FileManager.default.contents(atPath: path),
+            let state = try? JSONDecoder().decode(S3LogUploadState.self, from: data)
+        else { return S3LogUploadState() }
+        return state
     }
 
     func save(_ path: String) throws {
         do {
-            try JSONEncoder().encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try DurableFile.write(try JSONEncoder().encode(self), to: path)
         } catch {
             throw S3LogStoreError(path: path, reason: "cannot write the upload state: \(error)")
         }
