@@ -275,9 +275,10 @@ import VastSimulator
     }
 
     @Test func aSlowReadTimesOutAndIsRetried() async throws {
-        let policy = VastRetryPolicy(attempts: 2, initialDelay: .milliseconds(1), requestTimeout: .milliseconds(1500))
+        // The second try must answer within the deadline on a machine loaded by the other suites.
+        let policy = VastRetryPolicy(attempts: 2, initialDelay: .milliseconds(1), requestTimeout: .seconds(4))
         try await withClient(retry: policy) { client, sim in
-            await faults(sim, FaultRule(endpoints: [.show], kind: .delay, times: 1, delaySeconds: 4))
+            await faults(sim, FaultRule(endpoints: [.show], kind: .delay, times: 1, delaySeconds: 9))
             let shown = try await client.instance(id: 77)
             #expect(shown == nil)
             #expect(await sim.stats().requests(.show) == 2)
@@ -329,7 +330,7 @@ import VastSimulator
             }
         }
         // Long enough for any answer on a loaded machine, shorter than the injected delay.
-        let policy = VastRetryPolicy(attempts: 1, requestTimeout: .seconds(2))
+        let policy = VastRetryPolicy(attempts: 1, requestTimeout: .seconds(5))
         try await withClient(retry: policy) { client, sim in
             let offers = try await client.searchOffers(body: Self.cheapest)
             let offer = try #require(offers.first)
@@ -347,7 +348,7 @@ import VastSimulator
             await record { _ = try await client.createInstance(offerID: other.id, request: Self.order("l", disk: 1)) }
             await faults(sim, FaultRule(endpoints: [.show], kind: .softError, times: 1))
             await record { _ = try await client.instance(id: 1) }
-            await faults(sim, FaultRule(endpoints: [.show], kind: .delay, times: 1, delaySeconds: 5))
+            await faults(sim, FaultRule(endpoints: [.show], kind: .delay, times: 1, delaySeconds: 10))
             await record { _ = try await client.instance(id: 1) }
         }
         try await VastClient.withClient(baseURL: URL(string: "http://127.0.0.1:9")!, apiKey: Self.secret, retry: policy) { client in
