@@ -60,6 +60,19 @@ extension SQLiteTaskQueue {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2-worker-tokens") { db in
+            // Hashes of the per-attempt tokens of the worker API; the tokens are never stored.
+            try db.execute(
+                sql: """
+                    CREATE TABLE worker_tokens (
+                        hash TEXT NOT NULL PRIMARY KEY,
+                        task_id TEXT NOT NULL REFERENCES tasks(id),
+                        attempt INTEGER NOT NULL,
+                        expires_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX worker_tokens_by_task ON worker_tokens (task_id, attempt);
+                    """)
+        }
         return migrator
     }
 

@@ -248,6 +248,33 @@ public final class SQLiteTaskQueue: TaskQueue {
         }
     }
 
+    // MARK: worker tokens
+
+    /// Records a token's hash for its attempt; tokens of ended attempts of the task go.
+    public func recordToken(_ grant: TokenGrant) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM worker_tokens WHERE task_id = ? AND attempt < ?",
+                arguments: [Self.text(grant.taskID), grant.attempt])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO worker_tokens (hash, task_id, attempt, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [grant.hash, Self.text(grant.taskID), grant.attempt, grant.expiresAt.timeIntervalSince1970])
+        }
+    }
+
+    /// The grant recorded for a token hash, if any.
+    public func tokenGrant(hash: String) async throws -> TokenGrant? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT task_id, attempt, expires_at FROM worker_tokens WHERE hash = ?", arguments: [hash]),
+                let taskID = UUID(uuidString: row["task_id"] as String)
+            else { return nil }
+            return TokenGrant(
+                hash: hash, taskID: taskID, attempt: row["attempt"],
+                expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
+        }
+    }
+
     // MARK: helpers
 
     /// Applies a user's edit to the task's workflow in one transaction, then wakes the agent.

@@ -36,7 +36,7 @@ enum DockerFixtures {
         try FileManager.default.createSymbolicLink(atPath: "\(data)/current", withDestinationPath: taskID)
         return LaunchRequest(
             task: task, attempt: attempt, label: InstanceLabel(agentID: agentID, taskID: task.id, attempt: attempt),
-            gpu: gpu, environment: WorkerEnvironment.docker(task: task, attempt: attempt, parents: []),
+            gpu: gpu, environment: WorkerEnvironment.docker(task: task, attempt: attempt, parents: [], access: nil),
             dataDirectory: data, workflow: workflow)
     }
 

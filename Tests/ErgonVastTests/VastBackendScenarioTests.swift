@@ -215,7 +215,7 @@ struct VastBackendScenarioTests {
             let request = LaunchRequest(
                 task: held.task, attempt: held.attempt.number,
                 label: InstanceLabel(agentID: agent.config.agentID, taskID: task.id, attempt: held.attempt.number), gpu: nil,
-                environment: agent.backend.environment(task: held.task, attempt: 1, parents: []), dataDirectory: "/nonexistent",
+                environment: agent.backend.environment(task: held.task, attempt: 1, parents: [], access: nil), dataDirectory: "/nonexistent",
                 workflow: try #require(try await queue.workflow(task.workflowID)))
             await #expect(throws: Killed.self) { _ = try await agent.backend.launch(request) { _ in throw Killed() } }
             #expect(try await queue.attempts(of: task.id).first?.instanceID == nil)

@@ -6,9 +6,9 @@ extension ConfigLoader {
     /// Reads `s3`. Keys the file leaves out come from the standard AWS variables
     /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` or
     /// `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`). When an `s3://` store
-    /// is configured the credentials are required. No message here ever shows a secret.
+    /// store (logs or artifacts) is configured the credentials are required. No message here ever shows a secret.
     static func readS3(
-        _ section: DocumentNode?, environment: [String: String], required: Bool, storeNode: DocumentNode?
+        _ section: DocumentNode?, environment: [String: String], requiredBy: String?, storeNode: DocumentNode?
     ) throws(DocumentNode.Fault) -> ErgonConfig.S3 {
         var s3 = ErgonConfig.S3()
         let fields = try section?.fields(allowed: s3Keys)
@@ -55,13 +55,13 @@ extension ConfigLoader {
             // A token belongs to the keys it came with: only taken from the environment with them.
             s3.sessionToken = variable(["AWS_SESSION_TOKEN"]).map(ErgonConfig.Secret.init)
         }
-        if required {
+        if let requiredBy {
             if s3.accessKeyID == nil || s3.secretAccessKey == nil {
                 let missing = s3.accessKeyID == nil ? "access_key_id" : "secret_access_key"
                 let variableName = s3.accessKeyID == nil ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY"
                 throw DocumentNode.Fault(
                     kind: .missing, path: "s3.\(missing)",
-                    problem: "required by the s3:// log store (set it, e.g. \(missing): ${\(variableName)}, or export \(variableName))",
+                    problem: "required by the s3:// \(requiredBy) (set it, e.g. \(missing): ${\(variableName)}, or export \(variableName))",
                     line: (section ?? storeNode)?.line)
             }
         }

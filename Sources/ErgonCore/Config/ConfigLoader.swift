@@ -4,10 +4,13 @@ import Foundation
 /// reported at start with the file, the key path and the fix, never found mid-run.
 public enum ConfigLoader {
     /// The keys a config file may hold at the top level.
-    public static let topLevelKeys = ["agent", "mode", "data_dir", "queue", "logs", "s3", "scheduler", "docker", "vast_api"]
+    public static let topLevelKeys = [
+        "agent", "mode", "data_dir", "queue", "logs", "artifacts", "s3", "server", "scheduler", "docker", "vast_api",
+    ]
 
     static let agentKeys = ["id"]
     static let logsKeys = ["store", "flush_interval"]
+    static let artifactsKeys = ["store"]
     static let schedulerKeys = [
         "max_parallel_tasks", "poll_interval", "default_timeout", "provisioning_timeout", "ordering_grace",
         "default_max_attempts",
@@ -94,9 +97,14 @@ public enum ConfigLoader {
         let mode = try readMode(fields["mode"])
         let dataDir = try fields["data_dir"].map { node throws(DocumentNode.Fault) in try paths.resolve(node) } ?? paths.defaultDataDir
         let queue = try fields["queue"].map { node throws(DocumentNode.Fault) in try readQueue(node, paths: paths) }
-        let logStore = try readLogStore(fields["logs"], paths: paths)
+        let logStore = try readStore(fields["logs"], keys: logsKeys, what: "log store", paths: paths)
+        let artifactStore = try readStore(fields["artifacts"], keys: artifactsKeys, what: "artifact store", paths: paths)
         let flushInterval = try readFlushInterval(fields["logs"])
-        let s3 = try readS3(fields["s3"], environment: environment, required: logStore?.isS3 == true, storeNode: fields["logs"])
+        let s3 = try readS3(
+            fields["s3"], environment: environment,
+            requiredBy: logStore?.isS3 == true ? "log store" : artifactStore?.isS3 == true ? "artifact store" : nil,
+            storeNode: logStore?.isS3 == true ? fields["logs"] : fields["artifacts"])
+        let server = try readServer(fields["server"], paths: paths)
         let scheduler = try readScheduler(fields["scheduler"])
         let docker = try readDocker(fields["docker"], paths: paths)
         let vast = try readVast(fields["vast_api"], checkOfferFilters: checkOfferFilters)
@@ -116,7 +124,8 @@ public enum ConfigLoader {
         }
         return ErgonConfig(
             source: fileName, agentID: agentID, mode: mode, dataDir: dataDir, queue: queue, logStore: logStore,
-            logFlushInterval: flushInterval, s3: s3, scheduler: scheduler, docker: docker, vast: vast)
+            artifactStore: artifactStore, logFlushInterval: flushInterval, s3: s3, server: server, scheduler: scheduler,
+            docker: docker, vast: vast)
     }
 
     private static func readAgentID(_ section: DocumentNode?) throws(DocumentNode.Fault) -> String? {
@@ -155,10 +164,14 @@ public enum ConfigLoader {
         return .sqlite(path: try paths.resolve(String(path), at: node))
     }
 
-    private static func readLogStore(_ section: DocumentNode?, paths: ConfigPaths) throws(DocumentNode.Fault) -> ErgonConfig.LogStoreLocation? {
-        guard let section, let node = try section.fields(allowed: logsKeys)["store"] else { return nil }
+    /// Reads the `store` key of `logs` or `artifacts`: `file://DIR` or `s3://BUCKET/PREFIX`.
+    private static func readStore(
+        _ section: DocumentNode?, keys: [String], what: String, paths: ConfigPaths
+    ) throws(DocumentNode.Fault) -> ErgonConfig.LogStoreLocation? {
+        guard let section, let node = try section.fields(allowed: keys)["store"] else { return nil }
         let value = try node.nonEmptyString("file://DIR or s3://BUCKET/PREFIX")
-        let accepted = "accepted: file://DIR, e.g. file:///var/lib/ergon/logs, or s3://BUCKET/PREFIX with an s3 section; leave it out for <data_dir>/logs"
+        let folder = what == "log store" ? "logs" : "artifacts"
+        let accepted = "accepted: file://DIR, e.g. file:///var/lib/ergon/\(folder), or s3://BUCKET/PREFIX with an s3 section; leave it out for <data_dir>/\(folder)"
         if value.hasPrefix("s3://") {
             let rest = value.dropFirst("s3://".count)
             let bucket = String(rest.prefix { $0 != "/" })
@@ -174,7 +187,7 @@ public enum ConfigLoader {
             return .s3(bucket: bucket, prefix: prefix)
         }
         guard value.hasPrefix("file://") else {
-            throw node.fault(.invalidValue, "unsupported log store \(node.shown) (\(accepted))")
+            throw node.fault(.invalidValue, "unsupported \(what) \(node.shown) (\(accepted))")
         }
         let directory = value.dropFirst("file://".count)
         guard !directory.isEmpty else { throw node.fault(.invalidValue, "file:// needs a directory (\(accepted))") }

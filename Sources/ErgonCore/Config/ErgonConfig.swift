@@ -132,6 +132,75 @@ public struct ErgonConfig: Equatable, Sendable {
         public init() {}
     }
 
+    /// The agent's HTTP server (`server`): the worker API rented hosts call back, and the
+    /// operator's task API.
+    public struct Server: Equatable, Sendable {
+        /// A `HOST:PORT` to listen on.
+        public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
+            public var host: String
+            public var port: Int
+            public init(host: String, port: Int) {
+                self.host = host
+                self.port = port
+            }
+            /// Parses `HOST:PORT` or `[IPv6]:PORT`.
+            public init?(_ text: String) {
+                let host: Substring
+                let port: Substring
+                if text.hasPrefix("[") {
+                    guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+                    host = text[text.index(after: text.startIndex)..<close]
+                    port = text[text.index(close, offsetBy: 2)...]
+                } else {
+                    guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
+                    host = text[..<colon]
+                    port = text[text.index(after: colon)...]
+                }
+                guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || $0 == "/" }),
+                    let number = Int(port), (0...65535).contains(number)
+                else { return nil }
+                self.init(host: String(host), port: number)
+            }
+            public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+        }
+
+        /// The certificate and key of the server's own TLS.
+        public struct TLS: Equatable, Sendable {
+            public var certificateFile: String
+            public var keyFile: String
+            public init(certificateFile: String, keyFile: String) {
+                self.certificateFile = certificateFile
+                self.keyFile = keyFile
+            }
+        }
+
+        /// Where to listen; nil (`listen: off`) runs no server.
+        public var listen: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 8321)
+        /// The origin rented hosts reach the server at (`https://host:port`, no path); nil:
+        /// tasks get no worker API.
+        public var publicURL: String?
+        public var tls: TLS?
+        /// The bearer token of the operator's task API; nil: that API is off.
+        public var operatorToken: Secret?
+        public init() {}
+
+        /// `ARKINDEX_API_URL` for tasks: the public origin followed by `/api/v1/`.
+        public var workerAPIURL: String? { publicURL.map { $0 + "/api/v1/" } }
+
+        /// `text` as a bare origin without a trailing `/`, or nil when it has a path, query,
+        /// user or a scheme other than http(s).
+        public static func publicOrigin(_ text: String) -> String? {
+            guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+                scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+                components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil,
+                components.user == nil, components.password == nil
+            else { return nil }
+            var origin = text
+            while origin.hasSuffix("/") { origin.removeLast() }
+            return origin
+        }
+    }
+
     /// The file the configuration came from (for messages), or `<defaults>`.
     public var source: String
     public var agentID: String
@@ -139,18 +208,24 @@ public struct ErgonConfig: Equatable, Sendable {
     public var dataDir: String
     public var queue: QueueLocation
     public var logStore: LogStoreLocation
+    /// Where task artifacts are kept (`artifacts.store`): a local folder or S3, like logs.
+    public var artifactStore: LogStoreLocation
     /// How often a running task's new log bytes are sent to the store (`logs.flush_interval`).
     public var logFlushInterval: Duration
     public var s3: S3
+    public var server: Server
     public var scheduler: Scheduler
     public var docker: Docker
     public var vast: Vast
 
     public init(
         source: String = "<defaults>", agentID: String, mode: Mode = .docker, dataDir: String,
-        queue: QueueLocation? = nil, logStore: LogStoreLocation? = nil, logFlushInterval: Duration = .seconds(5),
-        s3: S3 = .init(), scheduler: Scheduler = .init(), docker: Docker = .init(), vast: Vast = .init()
+        queue: QueueLocation? = nil, logStore: LogStoreLocation? = nil, artifactStore: LogStoreLocation? = nil,
+        logFlushInterval: Duration = .seconds(5), s3: S3 = .init(), server: Server = .init(),
+        scheduler: Scheduler = .init(), docker: Docker = .init(), vast: Vast = .init()
     ) {
+        self.artifactStore = artifactStore ?? .file(directory: dataDir + "/artifacts")
+        self.server = server
         self.logFlushInterval = logFlushInterval
         self.s3 = s3
         self.vast = vast

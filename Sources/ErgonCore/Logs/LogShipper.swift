@@ -99,8 +99,37 @@ public enum DurableFile {
             throw error
         }
         close(fd)
-        guard rename(temporary, path) == 0 else { throw LogStoreError(path: path, errno: errno) }
-        let directory = (path as NSString).deletingLastPathComponent
+        try rename(temporary, to: path)
+    }
+
+    /// Copies a file of any size in 1 MiB chunks to `destination` (created or truncated) and
+    /// syncs it. Never follows a link at `source`: a link is refused.
+    public static func copy(from source: String, to destination: String) throws {
+        let input = open(source, O_RDONLY | O_NOFOLLOW)
+        guard input >= 0 else { throw LogStoreError(path: source, errno: errno) }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard output >= 0 else { throw LogStoreError(path: destination, errno: errno) }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: Int64 = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw LogStoreError(path: source, errno: errno)
+            }
+            if count == 0 { break }
+            try LogSpool.writeAll(fd: output, bytes: Array(buffer[0..<count]), at: offset, path: destination)
+            offset += Int64(count)
+        }
+        guard fsync(output) == 0 else { throw LogStoreError(path: destination, errno: errno) }
+    }
+
+    /// Renames `source` over `destination` and syncs the folder, so the new name survives a crash.
+    public static func rename(_ source: String, to destination: String) throws {
+        guard Foundation.rename(source, destination) == 0 else { throw LogStoreError(path: destination, errno: errno) }
+        let directory = (destination as NSString).deletingLastPathComponent
         let dirFD = open(directory, O_RDONLY)
         if dirFD >= 0 {
             _ = fsync(dirFD)

@@ -3,7 +3,7 @@ import Foundation
 /// The environment a task's container receives (WORKER_CONTRACT.md), built in one place.
 public enum WorkerEnvironment {
     /// The task's own env plus the contract's variables, which win over the task's.
-    public static func docker(task: TaskRecord, attempt: Int, parents: [TaskRecord]) -> [String: String] {
+    public static func docker(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {
         var env = task.spec.env
         let id = task.id.uuidString.lowercased()
         env["PONOS_TASK"] = id
@@ -13,13 +13,18 @@ public enum WorkerEnvironment {
         env["ERGON_TASK_SLUG"] = task.spec.slug
         env["ERGON_WORKFLOW_ID"] = task.workflowID.uuidString.lowercased()
         env["ERGON_ATTEMPT"] = String(attempt)
+        // Without a worker API, a task's own values (a real Arkindex server) are kept.
+        if let access {
+            env["ARKINDEX_API_URL"] = access.apiURL
+            env["ARKINDEX_TASK_TOKEN"] = access.token.value
+        }
         return env
     }
 
     /// Vast mode: the worker bootstraps itself, downloading its parents' artifacts, so it is
     /// told to (`TASK_BOOTSTRAP` must be exactly `true`) and which parents it has.
-    public static func vast(task: TaskRecord, attempt: Int, parents: [TaskRecord]) -> [String: String] {
-        var env = docker(task: task, attempt: attempt, parents: parents)
+    public static func vast(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {
+        var env = docker(task: task, attempt: attempt, parents: parents, access: access)
         env["TASK_BOOTSTRAP"] = "true"
         return env
     }

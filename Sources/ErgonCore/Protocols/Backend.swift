@@ -37,8 +37,14 @@ public protocol Backend: Sendable {
     /// no device from the agent's own inventory.
     var instancesHaveGPU: Bool { get }
 
-    /// The environment an attempt's container receives (WORKER_CONTRACT.md for this mode).
-    func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord]) -> [String: String]
+    /// The environment an attempt's container receives (WORKER_CONTRACT.md for this mode);
+    /// `access` is the worker API and the attempt's token, when the agent serves one.
+    func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String]
+
+    /// True when the agent's task folder is the task's `/data` (docker): the agent lays out
+    /// the parents' artifacts there and collects the task's own when it ends. False when the
+    /// task runs elsewhere and its worker fetches and publishes them through the worker API.
+    var mountsTaskFolder: Bool { get }
 
     /// Tells the backend that the host of an instance failed it (never finished provisioning,
     /// could not start the container), so later launches go elsewhere. Called before the
@@ -50,9 +56,10 @@ extension Backend {
     public func cleanUp(workflow: WorkflowRecord) async throws {}
     public var instancesHaveGPU: Bool { false }
     public var launchStartsCommand: Bool { true }
-    public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord]) -> [String: String] {
-        WorkerEnvironment.docker(task: task, attempt: attempt, parents: parents)
+    public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {
+        WorkerEnvironment.docker(task: task, attempt: attempt, parents: parents, access: access)
     }
+    public var mountsTaskFolder: Bool { true }
     public func avoidHost(ofInstance instanceID: String, reason: String) async {}
 }
 

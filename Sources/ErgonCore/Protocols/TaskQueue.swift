@@ -84,4 +84,11 @@ public protocol TaskQueue: Sendable {
     /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget;
     /// its cancelled descendants return to `unscheduled`.
     func retry(taskID: UUID, at now: Date) async throws -> TaskRecord
+
+    // MARK: worker tokens
+
+    /// Records the hash of an attempt's worker token (the token itself is never stored).
+    func recordToken(_ grant: TokenGrant) async throws
+    /// The grant recorded for a token hash, if any.
+    func tokenGrant(hash: String) async throws -> TokenGrant?
 }

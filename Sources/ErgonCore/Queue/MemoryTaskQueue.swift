@@ -8,6 +8,7 @@ public actor MemoryTaskQueue: TaskQueue {
     private var taskRecords: [TaskRecord] = []
     private var taskIndex: [UUID: Int] = [:]
     private var attemptRecords: [UUID: [AttemptRecord]] = [:]
+    private var tokenGrants: [String: TokenGrant] = [:]
     private let wakeupFile: String?
 
     /// An empty queue; `wakeupFile`, when given, is touched by submit, cancel and retry.
@@ -191,5 +192,18 @@ public actor MemoryTaskQueue: TaskQueue {
     private func wakeUp() {
         // Best effort: the change is already stored, and the agent's poll is the fallback.
         if let wakeupFile { WakeupFile(path: wakeupFile).touch() }
+    }
+
+    // MARK: worker tokens
+
+    /// Records a token's hash for its attempt; tokens of ended attempts of the task go.
+    public func recordToken(_ grant: TokenGrant) async throws {
+        tokenGrants = tokenGrants.filter { $0.value.taskID != grant.taskID || $0.value.attempt >= grant.attempt }
+        tokenGrants[grant.hash] = grant
+    }
+
+    /// The grant recorded for a token hash, if any.
+    public func tokenGrant(hash: String) async throws -> TokenGrant? {
+        tokenGrants[hash]
     }
 }

@@ -52,11 +52,19 @@ extension Scheduler {
             for id in task.parentIDs {
                 if let parent = try await queue.task(id) { parents.append(parent) }
             }
+            // A new attempt's artifacts replace the last one's, so children see only these.
+            try await artifacts.removeAll(ArtifactOwner(task))
+            let dataDirectory = try workspace.prepare(taskID: task.id)
+            if backend.mountsTaskFolder {
+                let placed = try await ParentArtifactLayout(store: artifacts).place(parents: parents, in: dataDirectory)
+                if placed > 0 { logger.info("placed \(placed) parent artifact(s) in /data of \(task.spec.slug)") }
+            }
             let request = LaunchRequest(
                 task: task, attempt: attempt.number,
                 label: InstanceLabel(agentID: agentID, taskID: task.id, attempt: attempt.number), gpu: gpu,
-                environment: backend.environment(task: task, attempt: attempt.number, parents: parents),
-                dataDirectory: try workspace.prepare(taskID: task.id), workflow: workflow, parents: parents)
+                environment: backend.environment(
+                    task: task, attempt: attempt.number, parents: parents, access: try await workerAccess(for: held)),
+                dataDirectory: dataDirectory, workflow: workflow, parents: parents)
             let ordered = attempt
             let id = try await withDeadline(basePolicy.provisioningTimeout) { [backend, queue] in
                 try await backend.launch(request) { id in
@@ -99,6 +107,37 @@ extension Scheduler {
             }
             try await finish(HeldTask(task: task, attempt: current), instanceID: current.instanceID, outcome: outcome)
         }
+    }
+
+    /// A fresh worker token for the attempt, its hash recorded in the queue, valid until the
+    /// attempt ends and at most for its provisioning and run deadlines plus an hour; nil when
+    /// the agent serves no worker API.
+    func workerAccess(for held: HeldTask) async throws -> WorkerAccess? {
+        guard let workerAPIURL else { return nil }
+        let token = WorkerToken.generate()
+        let lifetime = basePolicy.provisioningTimeout + basePolicy.timeout(of: held.task) + 3600
+        try await queue.recordToken(
+            TokenGrant(hash: token.hash, taskID: held.task.id, attempt: held.attempt.number, expiresAt: now().addingTimeInterval(lifetime)))
+        return WorkerAccess(apiURL: workerAPIURL, token: token)
+    }
+
+    /// Stores what a task left at the top of its output folder as its artifacts (docker mode),
+    /// and notes in its log how many, and each entry skipped. Runs before the container is
+    /// removed; a store failure keeps the attempt finishing until the next tick.
+    func collectArtifacts(_ held: HeldTask, attempt: AttemptRecord) async throws -> AttemptRecord {
+        let folder = workspace.path(of: held.task.id) + "/" + held.task.id.uuidString.lowercased()
+        let scan = try ArtifactCollector().scan(folder)
+        let owner = ArtifactOwner(held.task)
+        for file in scan.files {
+            try await artifacts.store(owner, name: file.name, file: file.path, contentType: ContentTypeGuess.forName(file.name.value))
+        }
+        var attempt = attempt
+        let summary = "attempt \(attempt.number): published \(scan.files.count) artifact(s) from /data/current"
+        if try !spoolTail(of: attempt).contains("[ergon] \(summary)") {
+            for line in scan.skipped { attempt = try note(attempt, "artifact skipped: \(line)") }
+            attempt = try note(attempt, summary)
+        }
+        return attempt
     }
 
     /// True when a launch failed in a way that may still have ordered an instance: the backend
@@ -165,6 +204,15 @@ extension Scheduler {
         // Once per attempt, even when an earlier try of this finish failed before writing it.
         if let text = Self.note(for: outcome), try !spoolTail(of: attempt).contains("[ergon] attempt \(attempt.number): \(text)\n") {
             attempt = try note(attempt, "attempt \(attempt.number): \(text)")
+        }
+        if backend.mountsTaskFolder, case .exited = outcome {
+            do {
+                attempt = try await collectArtifacts(held, attempt: attempt)
+            } catch {
+                try await queue.updateAttempt(attempt)
+                logger.warning("storing the artifacts of \(held.task.spec.slug) attempt \(attempt.number) failed; trying again next tick: \(error)")
+                throw error
+            }
         }
         try await queue.updateAttempt(attempt)
         if let instanceID {

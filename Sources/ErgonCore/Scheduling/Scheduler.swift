@@ -13,6 +13,10 @@ public actor Scheduler: Service {
     let backend: any Backend
     let shipper: LogShipper
     let workspace: TaskWorkspace
+    /// Where tasks' artifacts are kept.
+    let artifacts: any ArtifactStore
+    /// `ARKINDEX_API_URL` for tasks when the agent serves the worker API; nil: none.
+    let workerAPIURL: String?
     let wakeupFile: WakeupFile
     let pollInterval: Duration
     /// How often running tasks' logs and the backlog of ended ones are sent to the store.
@@ -48,9 +52,18 @@ public actor Scheduler: Service {
 
     /// A scheduler for `config`, with the GPUs already resolved (docker mode).
     public init(
-        config: ErgonConfig, queue: any TaskQueue, backend: any Backend, logStore: any LogStore, gpus: [String],
-        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        config: ErgonConfig, queue: any TaskQueue, backend: any Backend, logStore: any LogStore,
+        artifactStore: (any ArtifactStore)? = nil, gpus: [String], logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        if let artifactStore {
+            self.artifacts = artifactStore
+        } else if case .file(let directory) = config.artifactStore {
+            self.artifacts = FileArtifactStore(root: directory)
+        } else {
+            preconditionFailure("an s3:// artifact store is opened by the caller and passed in")
+        }
+        self.workerAPIURL = config.server.listen == nil ? nil : config.server.workerAPIURL
         self.agentID = config.agentID
         self.queue = queue
         self.backend = backend

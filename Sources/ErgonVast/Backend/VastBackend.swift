@@ -86,9 +86,12 @@ public struct VastBackend: Backend {
         return ours.map(\.backendInstance)
     }
 
-    public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord]) -> [String: String] {
-        WorkerEnvironment.vast(task: task, attempt: attempt, parents: parents)
+    public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {
+        WorkerEnvironment.vast(task: task, attempt: attempt, parents: parents, access: access)
     }
+
+    /// The task runs on a rented host: its worker fetches and publishes artifacts itself.
+    public var mountsTaskFolder: Bool { false }
 
     public func avoidHost(ofInstance instanceID: String, reason: String) async {
         if let machine = await hosts.avoid(instance: instanceID, reason: reason) {

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Turns what a task left in its output folder (`/data/current`) into artifacts: only the
+/// regular files at the top (the contract is flat). Folders, links and other kinds of file
+/// are skipped and named, links are never followed, and names that could leave a folder
+/// are refused.
+public struct ArtifactCollector: Sendable {
+    /// A file found in the output folder that becomes an artifact.
+    public struct Found: Equatable, Sendable {
+        public var name: ArtifactName
+        public var path: String
+    }
+
+    /// What the scan found: the artifacts, and one line per entry it skipped.
+    public struct Scan: Equatable, Sendable {
+        public var files: [Found] = []
+        public var skipped: [String] = []
+    }
+
+    public init() {}
+
+    /// Scans `directory` (the task's own output folder on the host).
+    public func scan(_ directory: String) throws -> Scan {
+        var scan = Scan()
+        guard FileManager.default.fileExists(atPath: directory) else { return scan }
+        let entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        for entry in entries {
+            let path = directory + "/" + entry
+            var info = stat()
+            guard lstat(path, &info) == 0 else {
+                scan.skipped.append("\"\(entry)\": cannot be read (\(String(cString: strerror(errno))))")
+                continue
+            }
+            switch info.st_mode & S_IFMT {
+            case S_IFREG:
+                do {
+                    scan.files.append(Found(name: try ArtifactName(entry), path: path))
+                } catch {
+                    scan.skipped.append("\"\(entry)\": \(error.problem)")
+                }
+            case S_IFDIR:
+                scan.skipped.append("\"\(entry)\": a folder (artifacts are the files at the top of /data/current)")
+            case S_IFLNK:
+                scan.skipped.append("\"\(entry)\": a link (links are never followed)")
+            default:
+                scan.skipped.append("\"\(entry)\": not a regular file")
+            }
+        }
+        return scan
+    }
+}
