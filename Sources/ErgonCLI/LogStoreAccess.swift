@@ -55,7 +55,7 @@ extension ErgonConfig {
 
 /// Reads an attempt's log from wherever it is most complete: the local spool when this machine
 /// ran the attempt, else the log store.
-struct LogSource {
+struct LogSource: Sendable {
     let spool: LogSpool
     let store: any LogStore
 

@@ -28,6 +28,8 @@ struct CLITests {
             docker:
               socket: \(DockerTestEngine.socketPath)
               network: none
+            server:
+              listen: 127.0.0.1:0
             \(extra)
             """, to: path)
         return path
@@ -155,7 +157,7 @@ struct CLITests {
     func engineUnreachable() throws {
         let dir = try Self.directory()
         let config = dir + "/ergon.yaml"
-        try Self.write("data_dir: \(dir)/data\ndocker:\n  socket: /nonexistent/docker.sock\n", to: config)
+        try Self.write("data_dir: \(dir)/data\ndocker:\n  socket: /nonexistent/docker.sock\nserver: {listen: \"127.0.0.1:0\"}\n", to: config)
         let result = try ErgonBinary.run(["agent", "--config", config])
         #expect(result.status == 1)
         #expect(result.stderr.contains("/nonexistent/docker.sock"))

@@ -71,6 +71,8 @@ struct VastCLITests {
               api_key: ${TEST_VAST_KEY:-sim-key}
               offer_filters: "\(filters)"
             \(extra)
+            server:
+              listen: 127.0.0.1:0
             """, to: path)
         return path
     }

@@ -245,6 +245,7 @@ struct ConfigLoaderTests {
         #expect(config.vast.offerFilters.contains("gpu_name in [RTX_4090,RTX_3090]"))
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let keys = ConfigLoader.topLevelKeys + ConfigLoader.agentKeys + ConfigLoader.logsKeys + ConfigLoader.schedulerKeys
+            + ConfigLoader.artifactsKeys + ConfigLoader.serverKeys
             + ConfigLoader.dockerKeys + ConfigLoader.registryKeys + ConfigLoader.vastKeys
         for key in keys {
             #expect(text.contains("\(key):"), "config.example.yaml does not document \(key)")
@@ -272,7 +273,7 @@ struct ConfigLoaderTests {
         ("docker: [socket]", .wrongType, "docker", "ergon.yaml: docker: expected a mapping, got a list"),
         ("agent: {id: {a: b}}", .wrongType, "agent.id", "ergon.yaml: agent.id: expected a string, got a mapping"),
         ("- a\n- b", .wrongType, "",
-         "ergon.yaml: expected a mapping of settings (agent, mode, data_dir, queue, logs, s3, scheduler, docker, vast_api), got a list"),
+         "ergon.yaml: expected a mapping of settings (agent, mode, data_dir, queue, logs, artifacts, s3, server, scheduler, docker, vast_api), got a list"),
         ("scheduler:\n  poll_interval: 5 minutes", .invalidValue, "scheduler.poll_interval",
          "ergon.yaml: scheduler.poll_interval: invalid duration \"5 minutes\" (expected a number of seconds or a duration like 90s, 10m, 2h, 1d or 1h30m)"),
         ("scheduler:\n  default_timeout: -1h", .invalidValue, "scheduler.default_timeout",
@@ -337,10 +338,52 @@ struct ConfigLoaderTests {
          "ergon.yaml: docker.socket: unsupported socket \"tcp://127.0.0.1:2375\" (expected the path of the engine's unix socket, e.g. /var/run/docker.sock or unix:///var/run/docker.sock)"),
         ("docker:\n  registries:\n    - {host: ghcr.io, username: u}", .missingKey, "docker.registries[0].password",
          "ergon.yaml: docker.registries[0].password: missing (write password: ${VARIABLE} to read it from the environment)"),
+        ("artifacts:\n  store: s3://bucket/art", .missingKey, "s3.access_key_id",
+         "ergon.yaml: s3.access_key_id: required by the s3:// artifact store (set it, e.g. access_key_id: ${AWS_ACCESS_KEY_ID}, or export AWS_ACCESS_KEY_ID)"),
+        ("artifacts:\n  store: /srv/artifacts", .invalidValue, "artifacts.store",
+         "ergon.yaml: artifacts.store: unsupported artifact store \"/srv/artifacts\" (accepted: file://DIR, e.g. file:///var/lib/ergon/artifacts, or s3://BUCKET/PREFIX with an s3 section; leave it out for <data_dir>/artifacts)"),
+        ("artifacts:\n  stor: file:///x", .unknownKey, "artifacts.stor", "ergon.yaml: artifacts.stor: unknown key (did you mean \"store\"?)"),
+        ("server:\n  listen: 8321", .invalidValue, "server.listen",
+         "ergon.yaml: server.listen: invalid listen address \"8321\" (expected HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:8321 or [::1]:8321, or off)"),
+        ("server:\n  listen: 127.0.0.1:70000", .invalidValue, "server.listen",
+         "ergon.yaml: server.listen: invalid listen address \"127.0.0.1:70000\" (expected HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:8321 or [::1]:8321, or off)"),
+        ("server:\n  public_url: https://ergon.example.org/api", .invalidValue, "server.public_url",
+         "ergon.yaml: server.public_url: invalid public_url \"https://ergon.example.org/api\" (expected a bare origin http(s)://HOST[:PORT] with no path: workers join /api/v1/... to it)"),
+        ("server:\n  public_url: ergon.example.org:8321", .invalidValue, "server.public_url",
+         "ergon.yaml: server.public_url: invalid public_url \"ergon.example.org:8321\" (expected a bare origin http(s)://HOST[:PORT] with no path: workers join /api/v1/... to it)"),
+        ("server:\n  tls_cert: /etc/hostname", .missingKey, "server.tls_key",
+         "ergon.yaml: server.tls_key: required with server.tls_cert (a PEM private key)"),
+        ("server:\n  tls_key: /nonexistent/key.pem", .invalidValue, "server.tls_key",
+         "ergon.yaml: server.tls_key: /nonexistent/key.pem: no such readable file"),
+        ("server:\n  operator_token: short", .invalidValue, "server.operator_token",
+         "ergon.yaml: server.operator_token: the operator token must be at least 16 characters with no whitespace (e.g. from `openssl rand -hex 32`)"),
+        ("server:\n  public_ur: http://x", .unknownKey, "server.public_ur", "ergon.yaml: server.public_ur: unknown key (did you mean \"public_url\"?)"),
         ("docker:\n  registries:\n    - {host: \"https://ghcr.io\", username: u, password: p}", .invalidValue,
          "docker.registries[0].host",
          "ergon.yaml: docker.registries[0].host: invalid registry host \"https://ghcr.io\" (expected a host such as ghcr.io or registry.example.org:5000, without scheme or path)"),
     ]
+
+    @Test func serverAndArtifactsSectionsAreRead() throws {
+        let defaults = try parse("")
+        #expect(defaults.server.listen == .init(host: "127.0.0.1", port: 8321))
+        #expect(defaults.server.publicURL == nil && defaults.server.workerAPIURL == nil && defaults.server.operatorToken == nil)
+        #expect(defaults.artifactStore == .file(directory: defaults.dataDir + "/artifacts"))
+        let config = try parse("""
+            artifacts: {store: "s3://bucket/art/"}
+            s3: {access_key_id: AKIA1, secret_access_key: "${S}"}
+            server:
+              listen: "[::1]:0"
+              public_url: https://ergon.example.org:8443/
+              operator_token: ${OP}
+            """, environment: ["S": "secret-s3-value", "OP": "0123456789abcdef0123"])
+        #expect(config.artifactStore == .s3(bucket: "bucket", prefix: "art"))
+        #expect(config.server.listen == .init(host: "::1", port: 0))
+        #expect(config.server.listen?.description == "[::1]:0")
+        #expect(config.server.workerAPIURL == "https://ergon.example.org:8443/api/v1/")
+        #expect(config.server.operatorToken?.value == "0123456789abcdef0123")
+        #expect(!"\(config)".contains("0123456789abcdef0123"), "the operator token never prints")
+        #expect(try parse("server: {listen: \"off\"}").server.listen == nil)
+    }
 
     @Test(arguments: errorCases)
     func errorsNameTheFileAndKeyPath(text: String, kind: ConfigError.Kind, keyPath: String, message: String) throws {

@@ -40,6 +40,9 @@ public enum QueueConformance {
         case resolveTaskID
         /// Ended workflows with volumes are listed for clean-up until marked.
         case cleanUp
+        /// Worker tokens: stored by hash, replaced by the next attempt's, and valid only while
+        /// their attempt is the task's live one and unexpired.
+        case workerTokens
 
         /// Runs this check against fresh queues from `make`.
         public func run(_ make: TaskQueueFactory) async throws {
@@ -59,6 +62,7 @@ public enum QueueConformance {
             case .retryRefusedWhileParentBlocks: try await QueueConformance.retryRefusedWhileParentBlocks(make)
             case .resolveTaskID: try await QueueConformance.resolveTaskID(make)
             case .cleanUp: try await QueueConformance.cleanUp(make)
+            case .workerTokens: try await QueueConformance.workerTokens(make)
             }
         }
     }

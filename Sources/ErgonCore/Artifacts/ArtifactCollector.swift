@@ -15,6 +15,10 @@ public struct ArtifactCollector: Sendable {
     public struct Scan: Equatable, Sendable {
         public var files: [Found] = []
         public var skipped: [String] = []
+        public init(files: [Found] = [], skipped: [String] = []) {
+            self.files = files
+            self.skipped = skipped
+        }
     }
 
     public init() {}

@@ -133,7 +133,8 @@ extension Scheduler {
         }
         var attempt = attempt
         let summary = "attempt \(attempt.number): published \(scan.files.count) artifact(s) from /data/current"
-        if try !spoolTail(of: attempt).contains("[ergon] \(summary)") {
+        // Nothing to say when the task left nothing; else once per attempt.
+        if !scan.files.isEmpty || !scan.skipped.isEmpty, try !spoolTail(of: attempt).contains("[ergon] \(summary)") {
             for line in scan.skipped { attempt = try note(attempt, "artifact skipped: \(line)") }
             attempt = try note(attempt, summary)
         }

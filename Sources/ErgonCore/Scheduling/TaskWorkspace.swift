@@ -15,12 +15,16 @@ public struct TaskWorkspace: Sendable {
         root + "/" + taskID.uuidString.lowercased()
     }
 
-    /// Creates the workspace (idempotent) and returns its path.
+    /// Creates the workspace for a new attempt and returns its path. The task's own output
+    /// folder starts empty: what an earlier attempt left there was stored as that attempt's
+    /// artifacts, and a new attempt's artifacts replace them rather than mix with them.
     public func prepare(taskID: UUID) throws -> String {
         let base = path(of: taskID)
         let id = taskID.uuidString.lowercased()
         let fm = FileManager.default
-        try fm.createDirectory(atPath: base + "/" + id, withIntermediateDirectories: true)
+        let output = base + "/" + id
+        if fm.fileExists(atPath: output) { try fm.removeItem(atPath: output) }
+        try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
         let link = base + "/current"
         if (try? fm.destinationOfSymbolicLink(atPath: link)) != id {
             try? fm.removeItem(atPath: link)

@@ -33,7 +33,9 @@ extension VastBackend {
                 .launchFailed,
                 "no offer matches the filters\(cap) (\(offers.count) returned by the search); `ergon offers --explain` shows which terms remove them")
         }
-        let wrapper = VastLaunchWrapper(argv: argv, workDir: task.workDir, label: request.label)
+        let wrapper = VastLaunchWrapper(
+            argv: argv, workDir: task.workDir, label: request.label,
+            publishArtifacts: request.environment["ARKINDEX_TASK_TOKEN"] != nil)
         let order = VastCreateRequest(
             image: task.image, env: request.environment, disk: selection.diskGB, label: request.label.vastLabel,
             args: wrapper.args, onstart: wrapper.onstart, imageLogin: imageLogin(for: task.image))
