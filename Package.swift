@@ -85,11 +85,24 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The agent's HTTP server: the worker API rented hosts call back (Arkindex's contract,
+        // WORKER_CONTRACT.md) and the operator's task API.
+        .target(
+            name: "ErgonServer",
+            dependencies: [
+                "ErgonCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The command line: every subcommand, kept in a library so tests can drive it.
         .target(
             name: "ErgonCLI",
             dependencies: [
-                "ErgonCore", "ErgonDocker", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3",
+                "ErgonCore", "ErgonDocker", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -129,6 +142,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Support/presign-gate.py"]
+        ),
+        .testTarget(
+            name: "ErgonServerTests",
+            dependencies: [
+                "ErgonServer", "ErgonCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(name: "ErgonCLITests", dependencies: ["ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonTestSupport"]),
     ],

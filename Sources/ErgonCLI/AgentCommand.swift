@@ -39,18 +39,27 @@ struct AgentCommand: AsyncParsableCommand {
         }
         try await config.withLogStore { logStore in
             try await Self.checkLogStore(logStore, config: config, logger: logger)
-            try await ConfiguredBackend.with(config, gpus: gpus, logger: logger) { backend in
-                let scheduler = Scheduler(
-                    config: config, queue: queue, backend: backend, logStore: logStore, gpus: gpus,
-                    logger: logger)
-                let where_ = config.mode == .vast
-                    ? "Vast API \(config.vast.url), one rented GPU per task"
-                    : "GPUs: \(gpus.isEmpty ? "none" : gpus.joined(separator: ","))"
-                logger.info(
-                    "\(config.mode.rawValue) mode, queue \(config.queue), logs \(config.logStore), up to \(config.scheduler.maxParallelTasks) task(s) at once, \(where_)")
-                let group = ServiceGroup(
-                    services: [scheduler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-                try await group.run()
+            try await config.withArtifactStore { artifacts in
+                try await ConfiguredBackend.with(config, gpus: gpus, logger: logger) { backend in
+                    let scheduler = Scheduler(
+                        config: config, queue: queue, backend: backend, logStore: logStore, artifactStore: artifacts,
+                        gpus: gpus, logger: logger)
+                    var services: [any Service] = [scheduler]
+                    if let server = try AgentServer.make(
+                        config: config, queue: queue, artifacts: artifacts, logStore: logStore, logger: logger)
+                    {
+                        services.append(server)
+                    }
+                    let where_ = config.mode == .vast
+                        ? "Vast API \(config.vast.url), one rented GPU per task"
+                        : "GPUs: \(gpus.isEmpty ? "none" : gpus.joined(separator: ","))"
+                    let api = config.server.listen.map { "API on \($0)" } ?? "no API"
+                    logger.info(
+                        "\(config.mode.rawValue) mode, queue \(config.queue), logs \(config.logStore), artifacts \(config.artifactStore), \(api), up to \(config.scheduler.maxParallelTasks) task(s) at once, \(where_)")
+                    let group = ServiceGroup(
+                        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                    try await group.run()
+                }
             }
         }
     }

@@ -35,12 +35,17 @@ public struct WorkerAuthorization: Sendable {
         guard !token.isEmpty else { throw Refusal.malformed }
         guard let grant = try await queue.tokenGrant(hash: WorkerToken.hash(of: token)) else { throw Refusal.unknown }
         guard now < grant.expiresAt else { throw Refusal.expired }
-        guard let task = try await queue.task(grant.taskID), task.attempt == grant.attempt,
-            task.state == .running || task.state == .stopping,
-            let attempt = try await queue.attempts(of: task.id).last(where: { $0.number == grant.attempt }),
-            attempt.phase != .done
-        else { throw Refusal.attemptEnded }
+        guard let task = try await queue.task(grant.taskID), try await isLive(task, attempt: grant.attempt, queue: queue) else {
+            throw Refusal.attemptEnded
+        }
         return WorkerAuthorization(task: task, attempt: grant.attempt)
+    }
+
+    /// True while `attempt` is the task's current attempt and has not ended.
+    public static func isLive(_ task: TaskRecord, attempt: Int, queue: any TaskQueue) async throws -> Bool {
+        guard task.attempt == attempt, task.state == .running || task.state == .stopping else { return false }
+        guard let record = try await queue.attempts(of: task.id).last(where: { $0.number == attempt }) else { return false }
+        return record.phase != .done
     }
 
     /// True when the token may read `taskID` and its artifacts: its own task or a parent.

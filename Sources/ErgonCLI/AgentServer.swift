@@ -1,0 +1,60 @@
+import Crypto
+import ErgonCore
+import ErgonServer
+import Foundation
+import Logging
+
+/// Builds the agent's HTTP server (`server` settings) over the queue, the artifact store and
+/// the logs the agent itself uses.
+enum AgentServer {
+    /// The server, or nil with `server.listen: off`. Warns about settings that leave rented
+    /// hosts without a worker API.
+    static func make(
+        config: ErgonConfig, queue: any TaskQueue, artifacts: any ArtifactStore, logStore: any LogStore, logger: Logger
+    ) throws -> ErgonServer? {
+        guard let listen = config.server.listen else {
+            if config.mode == .vast {
+                logger.warning("server.listen is off: vast tasks get no worker API, so a task with parents cannot fetch their artifacts")
+            }
+            return nil
+        }
+        if config.server.publicURL == nil {
+            let who = config.mode == .vast ? "rented hosts" : "task containers"
+            logger.warning("server.public_url is not set: \(who) are not given the worker API (ARKINDEX_API_URL); set it to the origin they reach \(listen) at")
+        }
+        let source = LogSource(spool: LogSpool(directory: config.spoolDirectory), store: logStore)
+        let dependencies = ServerDependencies(
+            queue: queue, artifacts: artifacts,
+            readLog: { key, offset in try await source.read(key, from: offset)?.bytes },
+            defaultMaxAttempts: config.scheduler.defaultMaxAttempts,
+            uploadDirectory: config.dataDir + "/staging",
+            uploadKey: try UploadKeyFile(path: config.dataDir + "/server/upload.key").load(),
+            logger: Logger(label: "ergon.server"))
+        return ErgonServer(config: config.server, dependencies: dependencies)
+    }
+}
+
+/// The key that signs the agent's own upload URLs, kept in `data_dir` (mode 0600) so URLs
+/// handed out before a restart stay valid after it.
+struct UploadKeyFile {
+    let path: String
+
+    func load() throws -> SymmetricKey {
+        if let data = FileManager.default.contents(atPath: path), data.count == 32 {
+            return SymmetricKey(data: data)
+        }
+        let key = SymmetricKey(size: .bits256)
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let bytes = key.withUnsafeBytes { Data($0) }
+            guard FileManager.default.createFile(atPath: path + ".tmp", contents: bytes, attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown)
+            }
+            try DurableFile.rename(path + ".tmp", to: path)
+        } catch {
+            throw EnvironmentError("\(path): cannot write the server's upload key: \(error.localizedDescription)")
+        }
+        return key
+    }
+}
