@@ -13,8 +13,20 @@ extension ErgonConfig {
         switch artifactStore {
         case .file(let directory):
             return try await body(FileArtifactStore(root: directory))
-        case .s3:
-            throw UserError("\(source): artifacts.store \(artifactStore): S3 artifact stores are not available in this build yet")
+        case .s3(let bucket, let prefix):
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: S3Client.httpConfiguration)
+            let result: Result
+            do {
+                // The standard retry policy: an artifact call is rare and its caller waits for it,
+                // unlike a log flush, which the spool can simply repeat later.
+                let client = try s3Client(http: http, logger: logger, bucket: bucket)
+                result = try await body(S3ArtifactStore(client: client, bucket: bucket, prefix: prefix))
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+            try await http.shutdown()
+            return result
         }
     }
 }
