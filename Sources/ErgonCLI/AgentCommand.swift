@@ -2,6 +2,7 @@ import ArgumentParser
 import ErgonCore
 import ErgonDocker
 import ErgonS3
+import ErgonServer
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -58,7 +59,11 @@ struct AgentCommand: AsyncParsableCommand {
                         "\(config.mode.rawValue) mode, queue \(config.queue), logs \(config.logStore), artifacts \(config.artifactStore), \(api), up to \(config.scheduler.maxParallelTasks) task(s) at once, \(where_)")
                     let group = ServiceGroup(
                         services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-                    try await group.run()
+                    do {
+                        try await group.run()
+                    } catch let error as ServerStartError {
+                        throw EnvironmentError("\(config.source): \(error)")
+                    }
                 }
             }
         }

@@ -145,3 +145,98 @@ enum TaskTable {
         }
     }
 }
+
+/// An artifact as `tasks artifacts --json` prints it.
+struct ArtifactJSON: Encodable {
+    let name: String
+    let size: Int64
+    let contentType: String
+    let createdAt: Date
+    let updatedAt: Date
+
+    init(_ artifact: Artifact) {
+        name = artifact.name.value
+        size = artifact.size
+        contentType = artifact.contentType
+        createdAt = artifact.created
+        updatedAt = artifact.updated
+    }
+}
+
+/// The artifact table of `tasks artifacts`.
+enum ArtifactTable {
+    static func render(_ artifacts: [Artifact]) -> String {
+        TaskTable.table(
+            ["NAME", "SIZE", "TYPE", "UPDATED"],
+            artifacts.map { [$0.name.value, byteCount($0.size), $0.contentType, TaskTable.time($0.updated)] })
+    }
+
+    /// Bytes as a person reads them: exact below 1 KiB, one decimal above.
+    static func byteCount(_ bytes: Int64) -> String {
+        guard bytes >= 1024 else { return "\(bytes) B" }
+        var value = Double(bytes) / 1024
+        for unit in ["KiB", "MiB", "GiB", "TiB"] {
+            if value < 1024 || unit == "TiB" { return String(format: "%.1f", value) + " " + unit }
+            value /= 1024
+        }
+        return "\(bytes) B"
+    }
+}
+
+/// A workflow with what its tasks add up to, as `workflows list --json` prints it.
+/// Every task state has a count, zero included, so scripts need not guess missing keys.
+struct WorkflowSummaryJSON: Encodable {
+    let id: String
+    let name: String
+    let state: String
+    let taskCount: Int
+    let counts: [String: Int]
+    let createdAt: Date
+
+    init(_ summary: WorkflowOperations.Summary) {
+        id = summary.workflow.id.uuidString.lowercased()
+        name = summary.workflow.name
+        state = summary.state.rawValue
+        taskCount = summary.tasks.count
+        counts = Dictionary(uniqueKeysWithValues: TaskState.allCases.map { ($0.rawValue, summary.counts[$0] ?? 0) })
+        createdAt = summary.workflow.createdAt
+    }
+}
+
+/// `workflows show --json` output: the workflow and its tasks as `tasks list --json` prints them.
+struct WorkflowDetailJSON: Encodable {
+    let workflow: WorkflowSummaryJSON
+    let tasks: [TaskJSON]
+
+    init(_ summary: WorkflowOperations.Summary) {
+        workflow = WorkflowSummaryJSON(summary)
+        tasks = summary.tasks.map(TaskJSON.init)
+    }
+}
+
+/// The workflow table of `workflows list`.
+enum WorkflowTable {
+    static func render(_ summaries: [WorkflowOperations.Summary]) -> String {
+        TaskTable.table(
+            ["ID", "NAME", "STATE", "TASKS", "CREATED"],
+            summaries.map { summary in
+                [
+                    String(summary.workflow.id.uuidString.lowercased().prefix(8)), summary.workflow.name,
+                    summary.state.rawValue, counts(summary), TaskTable.time(summary.workflow.createdAt),
+                ]
+            })
+    }
+
+    /// `4: 2 completed, 1 failed, 1 cancelled`: the total, then the states present in lifecycle order.
+    static func counts(_ summary: WorkflowOperations.Summary) -> String {
+        let parts = TaskState.allCases.compactMap { state in summary.counts[state].map { "\($0) \(state.rawValue)" } }
+        return "\(summary.tasks.count)" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
+    }
+}
+
+extension TaskTable {
+    /// A moment in local time, to the second, as the tables show it.
+    static func time(_ date: Date) -> String {
+        ISO8601DateFormatter.string(from: date, timeZone: .current, formatOptions: [.withInternetDateTime])
+    }
+}

@@ -6,7 +6,7 @@ import Foundation
 struct TasksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tasks", abstract: "Inspect and steer tasks.",
-        subcommands: [List.self, Show.self, Logs.self, Cancel.self, Retry.self])
+        subcommands: [List.self, Show.self, Logs.self, ArtifactList.self, ArtifactDownload.self, Cancel.self, Retry.self])
 
     /// `ergon tasks list`.
     struct List: AsyncParsableCommand {
@@ -111,9 +111,7 @@ struct TasksCommand: AsyncParsableCommand {
                 }))
         }
 
-        static func time(_ date: Date) -> String {
-            ISO8601DateFormatter.string(from: date, timeZone: .current, formatOptions: [.withInternetDateTime])
-        }
+        static func time(_ date: Date) -> String { TaskTable.time(date) }
     }
 
     /// `ergon tasks logs ID`.

@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The agent's HTTP server: the worker API rented hosts call back (WORKER_CONTRACT.md) and the
 /// operator's task API, on `server.listen`, with TLS when `server.tls` is set.
@@ -29,7 +30,31 @@ public struct ErgonServer: Service {
     /// port taken).
     public func run() async throws {
         StagingFiles(directory: dependencies.uploadDirectory).sweep()
-        try await makeApplication(onListening: onListening).run()
+        let listening = Mutex(false)
+        let report = onListening
+        do {
+            try await makeApplication(onListening: { port in
+                listening.withLock { $0 = true }
+                await report(port)
+            }).run()
+        } catch let error as ServerStartError {
+            throw error
+        } catch where !listening.withLock({ $0 }) {
+            // Before it listens, a failure is about `listen` (a port taken, an address not here).
+            let address = config.listen.map { "\($0)" } ?? "off"
+            throw ServerStartError("server.listen \(address): cannot listen there: \(Self.describe(error))")
+        }
+    }
+
+    /// A bind error in words (NIO's own text repeats the system call).
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Address already in use") {
+            return "the address is already in use (another agent or program listens there; choose another port, or listen: off)"
+        }
+        if text.contains("Cannot assign requested address") { return "no interface of this machine has that address" }
+        if text.contains("Permission denied") { return "permission denied (ports below 1024 need privileges)" }
+        return text
     }
 
     /// The Hummingbird application: the router on `listen`, wrapped in TLS when configured.
