@@ -41,6 +41,11 @@ struct AgentCommand: AsyncParsableCommand {
         try await config.withLogStore { logStore in
             try await Self.checkLogStore(logStore, config: config, logger: logger)
             try await config.withArtifactStore { artifacts in
+                if let s3 = artifacts as? S3ArtifactStore {
+                    try await Self.checkBucket(
+                        s3.client, bucket: s3.bucket, prefix: s3.prefix, what: "artifacts.store \(config.artifactStore)",
+                        config: config, logger: logger)
+                }
                 try await ConfiguredBackend.with(config, gpus: gpus, logger: logger) { backend in
                     let scheduler = Scheduler(
                         config: config, queue: queue, backend: backend, logStore: logStore, artifactStore: artifacts,
@@ -74,18 +79,26 @@ struct AgentCommand: AsyncParsableCommand {
     /// every log until it answers.
     static func checkLogStore(_ store: any LogStore, config: ErgonConfig, logger: Logger) async throws {
         guard let s3 = store as? S3LogStore else { return }
-        // A read of a key that does not exist: answered 404 when the credentials are good. A
-        // bad signature or key, or a missing bucket, stops the agent; AccessDenied may only
-        // mean no ListBucket permission, so it warns.
-        let probe = s3.prefix.isEmpty ? ".ergon-access-check" : s3.prefix + "/.ergon-access-check"
+        try await checkBucket(
+            s3.client, bucket: s3.bucket, prefix: s3.prefix, what: "logs.store \(config.logStore)", config: config,
+            logger: logger)
+    }
+
+    /// A read of a key that does not exist: answered 404 when the credentials are good. A bad
+    /// signature or key, or a missing bucket, stops the agent; AccessDenied may only mean no
+    /// ListBucket permission, so it warns, like a store that does not answer yet.
+    static func checkBucket(
+        _ client: S3Client, bucket: String, prefix: String, what: String, config: ErgonConfig, logger: Logger
+    ) async throws {
+        let probe = prefix.isEmpty ? ".ergon-access-check" : prefix + "/.ergon-access-check"
         do {
-            _ = try await s3.client.with(retry: .once).getObject(bucket: s3.bucket, key: probe, limit: 1)
+            _ = try await client.with(retry: .once).getObject(bucket: bucket, key: probe, limit: 1)
         } catch let error as S3Error
             where error.kind == .noSuchBucket || (error.kind == .authentication && error.code != "AccessDenied")
         {
-            throw EnvironmentError("\(config.source): logs.store \(config.logStore): \(error)")
+            throw EnvironmentError("\(config.source): \(what): \(error)")
         } catch {
-            logger.warning("the log store \(config.logStore) does not answer yet; logs wait in the spool until it does: \(error)")
+            logger.warning("\(what) does not answer yet; the agent keeps what it must store until it does: \(error)")
         }
     }
 }

@@ -109,4 +109,53 @@ struct S3LogCLITests {
         #expect(check.stdout.contains("s3://\(bucket)/x") && check.stdout.contains("secret hidden"), "\(check.stdout)")
         #expect(!check.stdout.contains(secret) && !check.stderr.contains(secret))
     }
+
+    @Test("artifacts in S3: a child reads its parent's artifact, the CLI downloads the child's; a missing bucket stops the agent")
+    func artifactsInS3() async throws {
+        let dir = try CLITests.directory()
+        let bucket = try S3TestServer.makeBucket()
+        let s3 = """
+            artifacts:
+              store: s3://\(bucket)/art
+            s3:
+              endpoint: \(S3TestServer.endpoint!)
+              region: \(S3TestServer.region!)
+              access_key_id: ${ERGON_S3_ACCESS_KEY_ID}
+              secret_access_key: ${ERGON_S3_SECRET_ACCESS_KEY}
+            """
+        let config = try CLITests.config(in: dir, agent: "art-\(UUID().uuidString.prefix(6).lowercased())", poll: "1s", extra: s3)
+        let file = dir + "/wf.yaml"
+        try CLITests.write("""
+            name: s3-artifacts
+            tasks:
+              - {slug: first, image: "\(DockerTestEngine.image)", command: "printf one > /data/current/a.txt; seq 1 200000 > /data/current/numbers.txt"}
+              - {slug: second, image: "\(DockerTestEngine.image)", parents: [first], command: "{ cat /data/first/a.txt; printf +two; wc -l < /data/first/numbers.txt; } > /data/current/b.txt"}
+            """, to: file)
+        let agent = try ErgonBinary.start(["agent", "--config", config], logFile: dir + "/agent.log")
+        defer { agent.terminate(); agent.waitUntilExit() }
+        let submitted = try ErgonBinary.run(["submit", file, "--wait", "--config", config])
+        let agentLog = (try? String(contentsOfFile: dir + "/agent.log", encoding: .utf8)) ?? ""
+        #expect(submitted.status == 0, "\(submitted.stdout)\(submitted.stderr)\n--- agent:\n\(agentLog)")
+        let queue = try SQLiteTaskQueue(path: dir + "/data/queue.sqlite")
+        let tasks = Dictionary(uniqueKeysWithValues: try await queue.tasks(.all).map { ($0.spec.slug, $0) })
+        let first = try #require(tasks["first"])
+        let second = try #require(tasks["second"])
+        let keys = try S3TestServer.listKeys(bucket: bucket, prefix: "art/")
+        let firstFolder = "art/\(ArtifactOwner(first).path)/artifacts/"
+        #expect(keys.contains(firstFolder + "a.txt") && keys.contains(firstFolder + "numbers.txt"), "\(keys)")
+        let out = dir + "/b.txt"
+        let fetched = try ErgonBinary.run(["tasks", "artifact", second.id.uuidString.lowercased(), "b.txt", "-o", out, "--config", config])
+        #expect(fetched.status == 0, "\(fetched.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8).trimmingCharacters(in: .whitespaces) == "one+two200000\n")
+        let listed = try ErgonBinary.run(["tasks", "artifacts", first.id.uuidString.lowercased(), "--json", "--config", config])
+        #expect(listed.stdout.contains("numbers.txt"), "\(listed.stdout)")
+
+        try FileManager.default.createDirectory(atPath: dir + "/missing", withIntermediateDirectories: true)
+        let missing = try CLITests.config(
+            in: dir + "/missing", agent: "nobucket",
+            extra: s3.replacingOccurrences(of: "s3://\(bucket)/art", with: "s3://ergon-no-such-bucket-\(UUID().uuidString.prefix(8).lowercased())/art"))
+        let refused = try ErgonBinary.run(["agent", "--config", missing])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("artifacts.store s3://ergon-no-such-bucket-"), "\(refused.stderr)")
+    }
 }
