@@ -10,67 +10,6 @@ func printJSON<T: Encodable>(_ value: T) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
-/// A task as `--json` prints it. Absent values are `null`, never missing.
-struct TaskJSON: Encodable {
-    let id: String
-    let slug: String
-    let state: String
-    let workflowId: String
-    let attempt: Int
-    let maxAttempts: Int
-    let exitCode: Int?
-    let reason: String?
-    let image: String
-    let gpu: Bool
-    let priority: Int
-    let parents: [String]
-    let agent: String?
-    let createdAt: Date
-    let updatedAt: Date
-
-    init(_ task: TaskRecord) {
-        id = task.id.uuidString.lowercased()
-        slug = task.spec.slug
-        state = task.state.rawValue
-        workflowId = task.workflowID.uuidString.lowercased()
-        attempt = task.attempt
-        maxAttempts = task.maxAttempts
-        exitCode = task.exitCode
-        reason = task.reason
-        image = task.spec.image
-        gpu = task.spec.gpu
-        priority = task.spec.priority
-        parents = task.parentIDs.map { $0.uuidString.lowercased() }
-        agent = task.agentID
-        createdAt = task.createdAt
-        updatedAt = task.updatedAt
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, slug, state, workflowId, attempt, maxAttempts, exitCode, reason, image, gpu, priority, parents, agent
-        case createdAt, updatedAt
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(slug, forKey: .slug)
-        try c.encode(state, forKey: .state)
-        try c.encode(workflowId, forKey: .workflowId)
-        try c.encode(attempt, forKey: .attempt)
-        try c.encode(maxAttempts, forKey: .maxAttempts)
-        try c.encode(exitCode, forKey: .exitCode)
-        try c.encode(reason, forKey: .reason)
-        try c.encode(image, forKey: .image)
-        try c.encode(gpu, forKey: .gpu)
-        try c.encode(priority, forKey: .priority)
-        try c.encode(parents, forKey: .parents)
-        try c.encode(agent, forKey: .agent)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
-    }
-}
-
 /// A workflow as `--json` prints it.
 struct WorkflowJSON: Encodable {
     let id: String
@@ -80,35 +19,6 @@ struct WorkflowJSON: Encodable {
         id = workflow.id.uuidString.lowercased()
         name = workflow.name
         createdAt = workflow.createdAt
-    }
-}
-
-/// An attempt as `tasks show --json` prints it.
-struct AttemptJSON: Encodable {
-    let number: Int
-    let agent: String
-    let phase: String
-    let instanceId: String?
-    let gpu: String?
-    let outcome: String?
-    let claimedAt: Date
-    let startedAt: Date?
-    let endedAt: Date?
-    let logBytes: Int64
-    let log: String
-
-    init(_ attempt: AttemptRecord, log: String) {
-        number = attempt.number
-        agent = attempt.agentID
-        phase = attempt.phase.rawValue
-        instanceId = attempt.instanceID
-        gpu = attempt.gpu
-        outcome = attempt.outcome?.summary
-        claimedAt = attempt.claimedAt
-        startedAt = attempt.startedAt
-        endedAt = attempt.endedAt
-        logBytes = attempt.logSpooled
-        self.log = log
     }
 }
 

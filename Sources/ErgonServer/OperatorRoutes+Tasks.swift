@@ -25,7 +25,7 @@ extension OperatorRoutes {
             }
             filter.states = states
         }
-        return APIJSON.response(try await queue.tasks(filter).map(TaskView.init))
+        return APIJSON.response(try await queue.tasks(filter).map(TaskJSON.init))
     }
 
     /// `GET /api/v1/tasks/{id}`: the task with its attempts (`tasks show --json`).
@@ -34,18 +34,20 @@ extension OperatorRoutes {
         let workflow = try await queue.workflow(task.workflowID)
         let attempts = try await queue.attempts(of: task.id)
         return APIJSON.response(TaskDetailView(
-            task: TaskView(task), workflowName: workflow?.name, command: task.spec.command.map(Self.describe),
-            attempts: attempts.map(AttemptView.init)))
+            task: TaskJSON(task), workflowName: workflow?.name, command: task.spec.command.map(Self.describe),
+            attempts: attempts.map { attempt in
+                AttemptJSON(attempt, log: "/api/v1/tasks/\(task.id.uuidString.lowercased())/logs?attempt=\(attempt.number)")
+            }))
     }
 
     func cancelTask(_ context: BasicRequestContext) async throws -> Response {
         let task = try await resolvedTask(context)
-        return APIJSON.response(TaskView(try await queue.cancel(taskID: task.id, at: dependencies.now())))
+        return APIJSON.response(TaskJSON(try await queue.cancel(taskID: task.id, at: dependencies.now())))
     }
 
     func retryTask(_ context: BasicRequestContext) async throws -> Response {
         let task = try await resolvedTask(context)
-        return APIJSON.response(TaskView(try await queue.retry(taskID: task.id, at: dependencies.now())))
+        return APIJSON.response(TaskJSON(try await queue.retry(taskID: task.id, at: dependencies.now())))
     }
 
     /// `GET /api/v1/tasks/{id}/logs?attempt=N&from=OFFSET`: the bytes as text/plain; the

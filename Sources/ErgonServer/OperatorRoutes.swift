@@ -54,7 +54,7 @@ struct OperatorRoutes: Sendable {
         dependencies.logger.info(
             "workflow submitted through the task API",
             metadata: ["workflow": "\(workflow.id.uuidString.lowercased())", "tasks": "\(tasks.count)"])
-        return APIJSON.response(WorkflowTasksView(workflow: WorkflowView(workflow), tasks: tasks.map(TaskView.init)), status: .created)
+        return APIJSON.response(WorkflowTasksView(workflow: WorkflowView(workflow), tasks: tasks.map(TaskJSON.init)), status: .created)
     }
 
     func listWorkflows() async throws -> Response {
@@ -63,7 +63,7 @@ struct OperatorRoutes: Sendable {
 
     func showWorkflow(_ context: BasicRequestContext) async throws -> Response {
         let summary = try await workflows.summary(try workflowID(context))
-        return APIJSON.response(WorkflowTasksView(workflow: WorkflowView(summary), tasks: summary.tasks.map(TaskView.init)))
+        return APIJSON.response(WorkflowTasksView(workflow: WorkflowView(summary), tasks: summary.tasks.map(TaskJSON.init)))
     }
 
     /// Answers the workflow as it is after the cancel (the tasks it stopped included).

@@ -45,5 +45,5 @@ struct WorkflowView: Encodable, Sendable {
 /// `submit --json` shape).
 struct WorkflowTasksView: Encodable, Sendable {
     let workflow: WorkflowView
-    let tasks: [TaskView]
+    let tasks: [TaskJSON]
 }

@@ -48,23 +48,33 @@ struct PresignedURLTests {
             try? input.fileHandleForWriting.close()
             process.waitUntilExit()
         }
+
+        /// Starts a gate, makes a bucket named `bucketPrefix-<random>` through it, and runs
+        /// `body` with the gate's endpoint, the bucket and an HTTP client, all shut down after.
+        static func withBucket(
+            _ bucketPrefix: String, _ body: (_ endpoint: String, _ bucket: String, _ http: HTTPClient) async throws -> Void
+        ) async throws {
+            let gate = try Gate()
+            defer { gate.stop() }
+            let endpoint = "http://127.0.0.1:\(gate.port)"
+            let bucket = "\(bucketPrefix)-\(UUID().uuidString.prefix(8).lowercased())"
+            #expect(try curlStatus(["-X", "PUT", "\(endpoint)/\(bucket)"]) == 200)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: S3Client.httpConfiguration)
+            do {
+                try await body(endpoint, bucket, http)
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+            try await http.shutdown()
+        }
     }
 
     @Test("GET and PUT URLs work with curl until they expire; a changed path or another secret is refused")
     func curlUntilExpiry() async throws {
-        let gate = try Gate()
-        defer { gate.stop() }
-        let endpoint = "http://127.0.0.1:\(gate.port)"
-        let bucket = "presign-\(UUID().uuidString.prefix(8).lowercased())"
-        #expect(try curlStatus(["-X", "PUT", "\(endpoint)/\(bucket)"]) == 200)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: S3Client.httpConfiguration)
-        do {
+        try await Gate.withBucket("presign") { endpoint, bucket, http in
             try await exercise(endpoint: endpoint, bucket: bucket, http: http)
-        } catch {
-            try? await http.shutdown()
-            throw error
         }
-        try await http.shutdown()
     }
 
     private func exercise(endpoint: String, bucket: String, http: HTTPClient) async throws {

@@ -227,19 +227,9 @@ struct S3ArtifactStoreTests {
 struct S3ArtifactStorePresignedTests {
     @Test("a plain PUT (curl, python requests) to the upload URL is listed and fetched; the download URL serves the bytes")
     func directTransfers() async throws {
-        let gate = try PresignedURLTests.Gate()
-        defer { gate.stop() }
-        let endpoint = "http://127.0.0.1:\(gate.port)"
-        let bucket = "artifacts-\(UUID().uuidString.prefix(8).lowercased())"
-        #expect(try curlStatus(["-X", "PUT", "\(endpoint)/\(bucket)"]) == 200)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: S3Client.httpConfiguration)
-        do {
+        try await PresignedURLTests.Gate.withBucket("artifacts") { endpoint, bucket, http in
             try await exercise(endpoint: endpoint, bucket: bucket, http: http)
-        } catch {
-            try? await http.shutdown()
-            throw error
         }
-        try await http.shutdown()
     }
 
     private func exercise(endpoint: String, bucket: String, http: HTTPClient) async throws {
