@@ -36,6 +36,10 @@ struct UploadRoutes: Sendable {
         } catch let mismatch as ExactLengthBody<RequestBody>.Mismatch {
             throw gate.refuse(request, .badRequest(mismatch.detail))
         }
+        // Again once the body is in: the attempt may have ended while it arrived.
+        guard try await gate.isLive(task, attempt: grant.attempt) else {
+            throw gate.refuse(request, .forbidden("the attempt this upload URL was made for ended during the upload"))
+        }
         let contentType = request.headers[.contentType].flatMap { $0.isEmpty ? nil : $0 }
             ?? ContentTypeGuess.forName(grant.name.value)
         let stored = try await dependencies.artifacts.store(

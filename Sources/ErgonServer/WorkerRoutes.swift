@@ -49,6 +49,10 @@ struct WorkerRoutes: Sendable {
         } else {
             try await FileIO().writeFile(contents: request.body, path: path, context: context)
         }
+        // Again once the body is in: the attempt may have ended while it arrived.
+        guard try await gate.isLive(task, attempt: authorization.attempt) else {
+            throw gate.refuse(request, .unauthorized("the token's attempt ended during the upload", scheme: "Ponos"))
+        }
         let contentType = request.headers[.contentType].flatMap { $0.isEmpty ? nil : $0 } ?? ContentTypeGuess.forName(name.value)
         let stored = try await dependencies.artifacts.store(ArtifactOwner(task), name: name, file: path, contentType: contentType)
         dependencies.logger.info(

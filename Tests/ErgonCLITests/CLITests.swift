@@ -74,7 +74,7 @@ struct CLITests {
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.first?.contains("nothing was written") == true)
         if file == "htr-workflow.yaml" {
-            #expect(lines.count == 4)
+            try #require(lines.count == 4, "\(result.stdout)")
             #expect(lines[1].hasPrefix("1. init-elements"))
             #expect(lines[3].hasPrefix("3. export"))
         } else {

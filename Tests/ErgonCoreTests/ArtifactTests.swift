@@ -12,7 +12,7 @@ import Testing
     @Test(arguments: [
         ("", "is empty"), (".", "is not a file name"), ("..", "is not a file name"), ("/etc/passwd", "is an absolute path"),
         ("../x", "has a folder in it"), ("a/b", "has a folder in it"), ("a\\b", "has a folder in it"),
-        ("a\u{0}b", "control character"), ("a\nb", "control character"), (String(repeating: "x", count: 256), "longer than 255"),
+        ("a\u{0}b", "control character"), ("a\nb", "control character"), (String(repeating: "x", count: 201), "longer than 200"),
     ])
     func refused(_ name: String, _ problem: String) {
         #expect {
@@ -48,6 +48,45 @@ import Testing
                 "\"sub\": a folder (artifacts are the files at the top of /data/current)",
             ])
             #expect(try ArtifactCollector().scan(directory + "/missing") == ArtifactCollector.Scan())
+        }
+    }
+}
+
+@Suite struct ArtifactSafetyTests {
+    @Test("an output folder replaced by a link is never followed")
+    func linkedOutputFolder() async throws {
+        try await withArtifactScratch { directory in
+            try FileManager.default.createDirectory(atPath: directory + "/host", withIntermediateDirectories: true)
+            try Data("secret".utf8).write(to: URL(fileURLWithPath: directory + "/host/upload.key"))
+            try FileManager.default.createSymbolicLink(atPath: directory + "/out", withDestinationPath: directory + "/host")
+            let scan = try ArtifactCollector().scan(directory + "/out")
+            #expect(scan.files.isEmpty)
+            #expect(scan.skipped == ["/data/current: not a folder (a link or a file); nothing was published"])
+        }
+    }
+
+    @Test("slugs that the /data layout uses are refused", arguments: [".", "..", "current", "6f1c2a90-3d4e-4b5a-9c8d-7e6f5a4b3c2d"])
+    func reservedSlugs(_ slug: String) {
+        #expect(!WorkflowLoader.isValidSlug(slug))
+        #expect(throws: WorkflowError.self) {
+            try WorkflowLoader.parse(text: "name: w\ntasks:\n  - {slug: \"\(slug)\", image: i, command: [x]}\n", fileName: "w.yaml")
+        }
+    }
+
+    @Test("a parent slug never removes a folder when links are laid out")
+    func layoutRemovesOnlyLinks() async throws {
+        try await withArtifactScratch { directory in
+            let queue = MemoryTaskQueue()
+            let (_, tasks) = try await queue.submit(
+                WorkflowSpec(name: "w", tasks: [TaskSpec(slug: "p", image: "i"), TaskSpec(slug: "c", image: "i", parents: ["p"])]),
+                defaultMaxAttempts: 1, at: Date())
+            let data = try TaskWorkspace(root: directory + "/work").prepare(taskID: tasks[1].id)
+            try FileManager.default.createDirectory(atPath: data + "/p", withIntermediateDirectories: true)
+            try Data("keep".utf8).write(to: URL(fileURLWithPath: data + "/p/file"))
+            await #expect(throws: (any Error).self) {
+                try await ParentArtifactLayout(store: FileArtifactStore(root: directory + "/a")).place(parents: [tasks[0]], in: data)
+            }
+            #expect(FileManager.default.fileExists(atPath: data + "/p/file"))
         }
     }
 }

@@ -26,7 +26,14 @@ public struct ArtifactCollector: Sendable {
     /// Scans `directory` (the task's own output folder on the host).
     public func scan(_ directory: String) throws -> Scan {
         var scan = Scan()
-        guard FileManager.default.fileExists(atPath: directory) else { return scan }
+        var folder = stat()
+        guard lstat(directory, &folder) == 0 else { return scan }
+        // The task may have replaced its output folder with a link to a folder of the host:
+        // it is never followed.
+        guard folder.st_mode & S_IFMT == S_IFDIR else {
+            scan.skipped.append("/data/current: not a folder (a link or a file); nothing was published")
+            return scan
+        }
         let entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         for entry in entries {
             let path = directory + "/" + entry
@@ -38,7 +45,15 @@ public struct ArtifactCollector: Sendable {
             switch info.st_mode & S_IFMT {
             case S_IFREG:
                 do {
-                    scan.files.append(Found(name: try ArtifactName(entry), path: path))
+                    let name = try ArtifactName(entry)
+                    // A file the agent cannot open is skipped and named, not retried forever.
+                    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+                    guard fd >= 0 else {
+                        scan.skipped.append("\"\(entry)\": cannot be read (\(String(cString: strerror(errno))))")
+                        continue
+                    }
+                    close(fd)
+                    scan.files.append(Found(name: name, path: path))
                 } catch {
                     scan.skipped.append("\"\(entry)\": \(error.problem)")
                 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// The name of an artifact: one flat file name (WORKER_CONTRACT.md: no sub-folders).
 /// Names that could leave a task's artifact folder are refused: empty, `.`, `..`, anything
-/// with `/`, `\` or a NUL byte, and names over 255 bytes.
+/// with `/`, `\` or a control character, and names over 200 bytes.
 public struct ArtifactName: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     public let value: String
 
@@ -16,7 +16,8 @@ public struct ArtifactName: Hashable, Sendable, Codable, CustomStringConvertible
         guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
             throw ArtifactNameError(name: text, problem: "has a control character in it")
         }
-        guard text.utf8.count <= 255 else { throw ArtifactNameError(name: text, problem: "is longer than 255 bytes") }
+        // Stores add suffixes (`.json` metadata, partial-download names) within the 255-byte limit.
+        guard text.utf8.count <= 200 else { throw ArtifactNameError(name: text, problem: "is longer than 200 bytes") }
         self.value = text
     }
 

@@ -27,7 +27,8 @@ public struct ParentArtifactLayout: Sendable {
             }
             let link = dataDirectory + "/" + parent.spec.slug
             if (try? fm.destinationOfSymbolicLink(atPath: link)) != id {
-                try? fm.removeItem(atPath: link)
+                // Only a link is replaced: never a folder's contents.
+                if (try? fm.destinationOfSymbolicLink(atPath: link)) != nil { unlink(link) }
                 // Relative, so it resolves the same inside the container.
                 try fm.createSymbolicLink(atPath: link, withDestinationPath: id)
             }

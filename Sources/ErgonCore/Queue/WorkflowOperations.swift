@@ -54,12 +54,19 @@ public struct WorkflowOperations: Sendable {
         return changed
     }
 
-    /// Re-runs the failed sub-trees: every failed, error or stopped task is retried, and its
-    /// cancelled descendants return to `unscheduled`; completed tasks are not run again.
+    /// Re-runs the failed sub-trees: every failed, error or stopped task, and every cancelled
+    /// one whose parents completed, is retried, and its cancelled descendants return to
+    /// `unscheduled`; completed tasks are not run again.
     /// Returns the retried tasks; throws `QueueError(.illegalTransition)` when nothing failed.
     public func retry(_ workflowID: UUID, at now: Date) async throws -> [TaskRecord] {
         let summary = try await summary(workflowID)
-        let roots = summary.tasks.filter { [.failed, .error, .stopped].contains($0.state) }
+        let states = Dictionary(uniqueKeysWithValues: summary.tasks.map { ($0.id, $0.state) })
+        // A cancelled task whose parents all completed was cancelled with the workflow, not
+        // because of a parent: it is a root too.
+        let roots = summary.tasks.filter { task in
+            [.failed, .error, .stopped].contains(task.state)
+                || (task.state == .cancelled && task.parentIDs.allSatisfy { states[$0] == .completed })
+        }
         guard !roots.isEmpty else {
             throw QueueError(
                 .illegalTransition,
@@ -67,6 +74,8 @@ public struct WorkflowOperations: Sendable {
         }
         var retried: [TaskRecord] = []
         for root in roots {
+            // Retrying an earlier root may have brought this one back already.
+            guard let current = try await queue.task(root.id), current.state.isTerminal, current.state != .completed else { continue }
             retried.append(try await queue.retry(taskID: root.id, at: now))
         }
         return retried

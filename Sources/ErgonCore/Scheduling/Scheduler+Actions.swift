@@ -209,10 +209,22 @@ extension Scheduler {
         if backend.mountsTaskFolder, case .exited = outcome {
             do {
                 attempt = try await collectArtifacts(held, attempt: attempt)
+                artifactFailures[held.task.id] = nil
             } catch {
-                try await queue.updateAttempt(attempt)
-                logger.warning("storing the artifacts of \(held.task.spec.slug) attempt \(attempt.number) failed; trying again next tick: \(error)")
-                throw error
+                let failures = artifactFailures[held.task.id, default: 0] + 1
+                artifactFailures[held.task.id] = failures
+                guard failures >= Self.maximumArtifactFailures else {
+                    try await queue.updateAttempt(attempt)
+                    logger.warning("storing the artifacts of \(held.task.spec.slug) attempt \(attempt.number) failed (\(failures)); trying again next tick: \(error)")
+                    throw error
+                }
+                // A store that keeps failing must not hold the task forever: the attempt ends
+                // as a system error, which another attempt may fix.
+                artifactFailures[held.task.id] = nil
+                outcome = .systemError(reason: "its artifacts could not be stored after \(failures) tries: \(error)")
+                attempt.outcome = outcome
+                attempt = try note(attempt, "attempt \(attempt.number): \(outcome.summary)")
+                logger.error("\(held.task.spec.slug) attempt \(attempt.number): \(outcome.summary)")
             }
         }
         try await queue.updateAttempt(attempt)

@@ -46,6 +46,10 @@ public actor Scheduler: Service {
     var finalReadFailures: [UUID: Int] = [:]
     /// How many failed final reads in a row give up on the end of a log.
     static let maximumFinalReadFailures = 3
+    /// Consecutive ticks on which storing an ended task's artifacts failed.
+    var artifactFailures: [UUID: Int] = [:]
+    /// How many failed tries to store artifacts end the attempt as a system error (retried).
+    static let maximumArtifactFailures = 5
     private var launching: [UUID: InFlightLaunch] = [:]
     private var launchedDuringPlan: [UUID: InFlightLaunch] = [:]
     private var ticks = 0

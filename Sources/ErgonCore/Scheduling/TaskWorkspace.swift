@@ -23,7 +23,14 @@ public struct TaskWorkspace: Sendable {
         let id = taskID.uuidString.lowercased()
         let fm = FileManager.default
         let output = base + "/" + id
-        if fm.fileExists(atPath: output) { try fm.removeItem(atPath: output) }
+        // Whatever is there goes, also a dangling link (which fileExists would not see).
+        if (try? fm.attributesOfItem(atPath: output)) != nil {
+            do {
+                try fm.removeItem(atPath: output)
+            } catch {
+                throw WorkspaceError(description: "\(output): cannot clear the previous attempt's output: \(error.localizedDescription)")
+            }
+        }
         try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
         let link = base + "/current"
         if (try? fm.destinationOfSymbolicLink(atPath: link)) != id {
@@ -33,4 +40,9 @@ public struct TaskWorkspace: Sendable {
         }
         return base
     }
+}
+
+/// A task's folder could not be prepared; the message names the path.
+struct WorkspaceError: Error, CustomStringConvertible {
+    let description: String
 }

@@ -159,7 +159,7 @@ public enum NosanaJob {
             let idNode = try fields.required("id", "every op needs an id; it becomes the task's slug")
             let id = try idNode.string()
             guard WorkflowLoader.isValidSlug(id) else {
-                throw idNode.fault(.invalidValue, "invalid id \(idNode.shown) (use only letters, digits, \".\", \"_\" and \"-\")")
+                throw idNode.fault(.invalidValue, "invalid id \(idNode.shown) (\(WorkflowLoader.slugRule))")
             }
             slug = id
             // Without args, an op runs global.image with its own command.

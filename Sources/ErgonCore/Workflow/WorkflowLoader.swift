@@ -102,7 +102,7 @@ public enum WorkflowLoader {
             let slugNode = try fields.required("slug", "every task needs a slug, the name its children list as parents")
             let slugText = try slugNode.string()
             guard isValidSlug(slugText) else {
-                throw slugNode.fault(.invalidValue, "invalid slug \(slugNode.shown) (use only letters, digits, \".\", \"_\" and \"-\")")
+                throw slugNode.fault(.invalidValue, "invalid slug \(slugNode.shown) (\(slugRule))")
             }
             slug = slugText
             var spec = TaskSpec(slug: slugText, image: try readImage(fields.required("image", "the container image to run")))
@@ -164,10 +164,19 @@ public enum WorkflowLoader {
         }
     }
 
-    /// True for a usable slug: non-empty, only letters, digits, `.`, `_` and `-`.
+    /// True for a usable slug: non-empty, only letters, digits, `.`, `_` and `-`, and not a
+    /// name the `/data` layout already uses (`.`, `..`, `current`, a task id), since each
+    /// parent's slug becomes a link in its children's `/data`.
     public static func isValidSlug(_ slug: String) -> Bool {
         !slug.isEmpty && slug.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+            && !reservedSlugs.contains(slug) && UUID(uuidString: slug) == nil
     }
+
+    /// Names of the `/data` layout a slug cannot take.
+    static let reservedSlugs: Set<String> = [".", "..", "current"]
+
+    /// What a valid slug is, for messages.
+    static let slugRule = "use only letters, digits, \".\", \"_\" and \"-\"; not \".\", \"..\", \"current\" or a task id, which /data uses"
 
     static func seconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
