@@ -29,13 +29,7 @@ struct WorkerRoutes: Sendable {
     func putArtifact(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let authorization = try await gate.authorize(request)
         let task = try await gate.writableTask(context.parameters.get("id"), authorization, request)
-        let raw = context.parameters.get("path") ?? ""
-        let name: ArtifactName
-        do {
-            name = try ArtifactName(raw.removingPercentEncoding ?? raw)
-        } catch {
-            throw gate.refuse(request, .badRequest(error.description))
-        }
+        let name = try artifactName(request, context)
         let staging = StagingFiles(directory: dependencies.uploadDirectory)
         let path = try staging.newPath("put")
         defer { StagingFiles.remove(path) }
@@ -108,13 +102,7 @@ struct WorkerRoutes: Sendable {
     func downloadArtifact(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let authorization = try await gate.authorize(request)
         let task = try await gate.readableTask(context.parameters.get("id"), authorization, request)
-        let raw = context.parameters.get("path") ?? ""
-        let name: ArtifactName
-        do {
-            name = try ArtifactName(raw.removingPercentEncoding ?? raw)
-        } catch {
-            throw gate.refuse(request, .badRequest(error.description))
-        }
+        let name = try artifactName(request, context)
         let owner = ArtifactOwner(task)
         guard let artifact = try await dependencies.artifacts.artifact(owner, name: name) else {
             throw gate.refuse(request, .notFound("task \(task.id.uuidString.lowercased()) has no artifact \"\(name)\""))
@@ -146,5 +134,15 @@ struct WorkerRoutes: Sendable {
             status: .ok,
             headers: [.contentType: artifact.contentType, .contentLength: String(size)],
             body: cleaned)
+    }
+
+    /// The `{path}` of an artifact route as a flat artifact name; a logged 400 otherwise.
+    private func artifactName(_ request: Request, _ context: BasicRequestContext) throws -> ArtifactName {
+        let raw = context.parameters.get("path") ?? ""
+        do {
+            return try ArtifactName(raw.removingPercentEncoding ?? raw)
+        } catch {
+            throw gate.refuse(request, .badRequest(error.description))
+        }
     }
 }
