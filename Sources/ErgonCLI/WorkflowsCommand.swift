@@ -63,12 +63,6 @@ struct WorkflowsCommand: AsyncParsableCommand {
             let operations = WorkflowOperations(queue: queue)
             let (changed, summary) = try await mappingQueueErrors {
                 let workflowID = try await WorkflowIDResolver(queue: queue).resolve(id)
-                let before = try await operations.summary(workflowID)
-                // Cancelling an ended workflow is a mistake like cancelling an ended task.
-                guard before.state == .running else {
-                    throw UserError(
-                        "workflow \(WorkflowsCommand.label(before.workflow)) has already ended (\(before.state.rawValue)): nothing to cancel")
-                }
                 let changed = try await operations.cancel(workflowID, at: Date())
                 return (changed, try await operations.summary(workflowID))
             }

@@ -13,6 +13,7 @@ import Testing
             ]), defaultMaxAttempts: 1, at: Date())
         _ = try await operations.cancel(workflow.id, at: Date())
         #expect(try await operations.summary(workflow.id).state == .stopped)
+        await #expect(throws: QueueError.self) { _ = try await operations.cancel(workflow.id, at: Date()) }
         let retried = try await operations.retry(workflow.id, at: Date())
         #expect(Set(retried.map(\.spec.slug)) == ["a", "x"])
         let states = try await queue.tasks(.all).map(\.state)

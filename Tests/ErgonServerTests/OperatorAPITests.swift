@@ -96,6 +96,8 @@ struct OperatorAPITests {
             let states = (cancelled.object["tasks"] as? [[String: Any]] ?? []).map { $0["state"] as? String }
             #expect(states == ["stopped", "cancelled"])
             #expect((cancelled.object["workflow"] as? [String: Any])?["state"] as? String == "stopped")
+            let cancelledAgain = try await client.call(.post, "/api/v1/workflows/\(workflowID)/cancel", bearer: Self.bearer)
+            #expect(cancelledAgain.status == .conflict, "an ended workflow cannot be cancelled, as in the CLI")
 
             let retried = try await client.call(.post, "/api/v1/workflows/\(workflowID)/retry", bearer: Self.bearer)
             #expect(retried.status == .ok, "\(retried.text)")

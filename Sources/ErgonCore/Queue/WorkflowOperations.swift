@@ -42,9 +42,15 @@ public struct WorkflowOperations: Sendable {
     }
 
     /// Cancels every task of the workflow that has not ended: waiting tasks stop at once,
-    /// running ones are stopped by their agent. Returns the tasks it asked to stop.
+    /// running ones are stopped by their agent. Returns the tasks it asked to stop. An ended
+    /// workflow is refused (`illegalTransition`), like cancelling an ended task.
     public func cancel(_ workflowID: UUID, at now: Date) async throws -> [TaskRecord] {
-        _ = try await summary(workflowID)
+        let before = try await summary(workflowID)
+        guard before.state == .running else {
+            throw QueueError(
+                .illegalTransition,
+                "workflow \(before.workflow.name) (\(workflowID.uuidString.lowercased())) has already ended (\(before.state.rawValue)): nothing to cancel")
+        }
         var changed: [TaskRecord] = []
         for task in try await queue.tasks(TaskFilter(workflowID: workflowID)) {
             // Read again: stopping an earlier task may have cancelled this one already.
