@@ -79,6 +79,17 @@ let package = Package(
         ),
         // The embedded task queue (SQLite through GRDB).
         .target(
+            name: "ErgonCache",
+            dependencies: [
+                "ErgonCore", "ErgonS3",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "ErgonSQLite",
             dependencies: [
                 "ErgonCore",
@@ -102,7 +113,7 @@ let package = Package(
         .target(
             name: "ErgonCLI",
             dependencies: [
-                "ErgonCore", "ErgonDocker", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonServer",
+                "ErgonCore", "ErgonDocker", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonServer", "ErgonCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -151,6 +162,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "ErgonCacheTests",
+            dependencies: [
+                "ErgonCache", "ErgonCore", "ErgonS3", "ErgonTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "ErgonCLITests", dependencies: ["ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonTestSupport"]),

@@ -1,7 +1,7 @@
 import Foundation
 
 extension ConfigLoader {
-    static let dockerKeys = ["socket", "gpus", "volumes", "registries", "network"]
+    static let dockerKeys = ["socket", "gpus", "volumes", "registries", "network", "cache_usage"]
     static let registryKeys = ["host", "username", "password"]
     static let networkModes = ["default", "host", "none"]
 
@@ -19,6 +19,14 @@ extension ConfigLoader {
                 throw node.fault(.invalidValue, "unknown network mode \(node.shown)" + KeySuggestion.hint(for: value, among: networkModes))
             }
             docker.network = value
+        }
+        if let node = fields["cache_usage"] {
+            let value = try node.nonEmptyString("cache_first, remote_first or require_pull")
+            let names = ErgonConfig.CacheUsage.allCases.map(\.rawValue)
+            guard let usage = ErgonConfig.CacheUsage(rawValue: value) else {
+                throw node.fault(.invalidValue, "unknown cache_usage \(node.shown) (one of \(names.joined(separator: ", ")))" + KeySuggestion.hint(for: value, among: names))
+            }
+            docker.cacheUsage = usage
         }
         return docker
     }

@@ -3,6 +3,7 @@ import Foundation
 extension ConfigLoader {
     static let vastKeys = [
         "url", "api_key", "offer_filters", "disk_gb", "max_dph", "max_offers_tried", "provisioning_timeout", "registries",
+        "prefer_warm_hosts_within",
     ]
 
     /// Reads `vast_api`. The filters are checked here, at load, so `ergon config check` and
@@ -47,6 +48,7 @@ extension ConfigLoader {
         if let node = fields["max_offers_tried"] { vast.maxOffersTried = try node.int(atLeast: 1) }
         if let node = fields["provisioning_timeout"] { vast.provisioningTimeout = try node.duration(positive: true) }
         if let node = fields["registries"] { vast.registries = try readRegistries(node) }
+        if let node = fields["prefer_warm_hosts_within"], !node.isNull { vast.preferWarmHostsWithin = try node.percentage() }
         return vast
     }
 }

@@ -6,6 +6,7 @@ public enum ConfigLoader {
     /// The keys a config file may hold at the top level.
     public static let topLevelKeys = [
         "agent", "mode", "data_dir", "queue", "logs", "artifacts", "s3", "server", "scheduler", "docker", "vast_api",
+        "cache",
     ]
 
     static let agentKeys = ["id"]
@@ -100,10 +101,13 @@ public enum ConfigLoader {
         let logStore = try readStore(fields["logs"], keys: logsKeys, what: "log store", paths: paths)
         let artifactStore = try readStore(fields["artifacts"], keys: artifactsKeys, what: "artifact store", paths: paths)
         let flushInterval = try readFlushInterval(fields["logs"])
+        let cache = try readCache(fields["cache"], paths: paths)
+        let requiredS3 = cache.requiredResources.contains { $0.kind == .s3 }
         let s3 = try readS3(
             fields["s3"], environment: environment,
-            requiredBy: logStore?.isS3 == true ? "log store" : artifactStore?.isS3 == true ? "artifact store" : nil,
-            storeNode: logStore?.isS3 == true ? fields["logs"] : fields["artifacts"])
+            requiredBy: logStore?.isS3 == true ? "log store" : artifactStore?.isS3 == true ? "artifact store"
+                : requiredS3 ? "resources in cache.required" : nil,
+            storeNode: logStore?.isS3 == true ? fields["logs"] : artifactStore?.isS3 == true ? fields["artifacts"] : fields["cache"])
         let server = try readServer(fields["server"], paths: paths)
         let scheduler = try readScheduler(fields["scheduler"])
         let docker = try readDocker(fields["docker"], paths: paths)
@@ -125,7 +129,7 @@ public enum ConfigLoader {
         return ErgonConfig(
             source: fileName, agentID: agentID, mode: mode, dataDir: dataDir, queue: queue, logStore: logStore,
             artifactStore: artifactStore, logFlushInterval: flushInterval, s3: s3, server: server, scheduler: scheduler,
-            docker: docker, vast: vast)
+            docker: docker, vast: vast, cache: cache)
     }
 
     private static func readAgentID(_ section: DocumentNode?) throws(DocumentNode.Fault) -> String? {

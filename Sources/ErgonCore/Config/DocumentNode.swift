@@ -221,6 +221,26 @@ struct DocumentNode {
         return value
     }
 
+    /// The scalar as a size in bytes (`512MiB`, `50GB`, or bytes); more than zero when `positive`.
+    func byteSize(positive: Bool) throws(Fault) -> Int64 {
+        let text = try scalarText(ByteSizeParser.acceptedForms)
+        guard let value = ByteSizeParser.parse(text) else {
+            throw fault(.invalidValue, "invalid size \(shown) (expected \(ByteSizeParser.acceptedForms))")
+        }
+        if positive, value == 0 { throw fault(.invalidValue, "must be more than zero, got \(shown)") }
+        return value
+    }
+
+    /// The scalar as a fraction from a percentage (`10%` is 0.1); a plain number is a percentage too.
+    func percentage() throws(Fault) -> Double {
+        let text = try scalarText("a percentage such as 10%").trimmingCharacters(in: .whitespaces)
+        let digits = text.hasSuffix("%") ? String(text.dropLast()).trimmingCharacters(in: .whitespaces) : text
+        guard let value = Double(digits), value.isFinite, value >= 0, value <= 1000 else {
+            throw fault(.invalidValue, "invalid percentage \(shown) (expected a value from 0% to 1000%, e.g. 10%)")
+        }
+        return value / 100
+    }
+
     /// The scalar text for a typed read, with a wrong-type fault naming `expected` otherwise.
     private func scalarText(_ expected: String) throws(Fault) -> String {
         guard case .scalar = node, !isNull else { throw fault(.wrongType, "expected \(expected), got \(shown)") }

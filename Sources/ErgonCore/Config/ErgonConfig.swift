@@ -97,6 +97,33 @@ public struct ErgonConfig: Equatable, Sendable {
         case devices([String])
     }
 
+    /// When docker mode pulls a task's image.
+    public enum CacheUsage: String, Equatable, Sendable, CaseIterable {
+        /// Use the engine's copy when it has one; pull only when it does not.
+        case cacheFirst = "cache_first"
+        /// Pull every time; fall back to the engine's copy when the pull fails.
+        case remoteFirst = "remote_first"
+        /// Pull every time; a failed pull fails the launch.
+        case requirePull = "require_pull"
+    }
+
+    /// The resource and image cache (`cache`).
+    public struct Cache: Equatable, Sendable {
+        /// Where resources are kept; nil: `<data_dir>/cache`.
+        public var directory: String?
+        /// Entries and images unused for this long are removed.
+        public var purgeUnusedAfter: Duration = .seconds(24 * 3600)
+        /// How often the agent applies the policy.
+        public var checkEvery: Duration = .seconds(3600)
+        /// The most bytes the resource cache holds; least recently used unused entries go first.
+        public var maxSize: Int64 = 100 * 1_073_741_824
+        /// Resources fetched at agent start and never evicted.
+        public var requiredResources: [ResourceSource] = []
+        /// Images pulled at agent start (docker mode) and never removed.
+        public var requiredImages: [String] = []
+        public init() {}
+    }
+
     /// Docker mode's settings.
     public struct Docker: Equatable, Sendable {
         /// Path of the engine's unix socket.
@@ -107,6 +134,8 @@ public struct ErgonConfig: Equatable, Sendable {
         public var registries: [RegistryAuth] = []
         /// `NetworkMode` of task containers (`host`, `none`, or `default` for the engine's).
         public var network: String = "default"
+        /// When to pull a task's image (`cache_usage`).
+        public var cacheUsage: CacheUsage = .cacheFirst
         public init() {}
     }
 
@@ -129,6 +158,9 @@ public struct ErgonConfig: Equatable, Sendable {
         public var provisioningTimeout: Duration?
         /// Pull credentials for private images, sent to Vast as `image_login`.
         public var registries: [RegistryAuth] = []
+        /// Prefer a machine that already ran the task's image when its price is within this
+        /// fraction of the cheapest offer (`0.1` for `10%`); nil: always the cheapest.
+        public var preferWarmHostsWithin: Double?
         public init() {}
     }
 
@@ -217,13 +249,15 @@ public struct ErgonConfig: Equatable, Sendable {
     public var scheduler: Scheduler
     public var docker: Docker
     public var vast: Vast
+    public var cache: Cache
 
     public init(
         source: String = "<defaults>", agentID: String, mode: Mode = .docker, dataDir: String,
         queue: QueueLocation? = nil, logStore: LogStoreLocation? = nil, artifactStore: LogStoreLocation? = nil,
         logFlushInterval: Duration = .seconds(5), s3: S3 = .init(), server: Server = .init(),
-        scheduler: Scheduler = .init(), docker: Docker = .init(), vast: Vast = .init()
+        scheduler: Scheduler = .init(), docker: Docker = .init(), vast: Vast = .init(), cache: Cache = .init()
     ) {
+        self.cache = cache
         self.artifactStore = artifactStore ?? .file(directory: dataDir + "/artifacts")
         self.server = server
         self.logFlushInterval = logFlushInterval
@@ -248,6 +282,8 @@ public struct ErgonConfig: Equatable, Sendable {
     public var spoolDirectory: String { dataDir + "/spool" }
     /// The directory holding each task's `/data` tree (docker mode).
     public var workDirectory: String { dataDir + "/work" }
+    /// Where cached resources live (`cache.dir`).
+    public var cacheDirectory: String { cache.directory ?? dataDir + "/cache" }
     /// The file a submit or cancel touches to wake a running agent.
     public var wakeupFile: String { dataDir + "/wakeup" }
 }

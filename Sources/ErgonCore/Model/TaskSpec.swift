@@ -64,12 +64,33 @@ public struct TaskResource: Codable, Equatable, Sendable {
     public var sha256: String?
     /// Unpack a `.tar`, `.tar.gz` or `.tar.zst` archive at `target`.
     public var unpack: Bool
-    public init(type: String, url: String, target: String, sha256: String? = nil, unpack: Bool = false) {
+    /// The task's model: in vast mode the worker fetches it itself through `RetrieveModelVersion`
+    /// (`ARKINDEX_MODEL_VERSION`, `ARKINDEX_MODEL_DIR`). At most one per task.
+    public var model: Bool
+    public init(type: String, url: String, target: String, sha256: String? = nil, unpack: Bool = false, model: Bool = false) {
         self.type = type
         self.url = url
         self.target = target
         self.sha256 = sha256
         self.unpack = unpack
+        self.model = model
+    }
+
+    private enum CodingKeys: String, CodingKey { case type, url, target, sha256, unpack, model }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decode(String.self, forKey: .type)
+        url = try container.decode(String.self, forKey: .url)
+        target = try container.decode(String.self, forKey: .target)
+        sha256 = try container.decodeIfPresent(String.self, forKey: .sha256)
+        unpack = try container.decodeIfPresent(Bool.self, forKey: .unpack) ?? false
+        model = try container.decodeIfPresent(Bool.self, forKey: .model) ?? false  // absent before the cache existed
+    }
+
+    /// What the cache fetches and keys for this resource.
+    public var source: ResourceSource {
+        ResourceSource(kind: ResourceKind(rawValue: type.uppercased()) ?? .http, url: url, sha256: sha256, unpack: unpack)
     }
 }
 
@@ -113,6 +134,9 @@ public struct TaskSpec: Codable, Equatable, Sendable {
     public var volumes: [VolumeMount]
     /// Files to fetch before the task starts.
     public var resources: [TaskResource]
+    /// False (`cache: false`) fetches the resources into the task's own folder instead of the
+    /// shared cache; nil means true.
+    public var cache: Bool?
     /// Vast-mode requirements.
     public var vast: VastTaskOptions?
 

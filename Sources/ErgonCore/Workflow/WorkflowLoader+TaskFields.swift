@@ -2,13 +2,13 @@ import Foundation
 
 /// Readers for the task fields both workflow formats share.
 extension WorkflowLoader {
-    static let resourceKeys = ["type", "url", "target", "sha256", "unpack"]
+    static let resourceKeys = ["type", "url", "target", "sha256", "unpack", "model"]
     static let vastKeys = ["offer_filters", "disk_gb"]
     /// Resource types and the URL schemes each accepts.
     static let resourceSchemes: [(type: String, schemes: [String], example: String)] = [
         ("S3", ["s3"], "s3://bucket/path"),
         ("HTTP", ["http", "https"], "https://example.org/model.tar.gz"),
-        ("HF", ["hf"], "hf://organisation/model"),
+        ("HF", ["hf"], "hf://organisation/model/config.json"),
     ]
 
     static func readImage(_ node: DocumentNode) throws(DocumentNode.Fault) -> String {
@@ -114,9 +114,33 @@ extension WorkflowLoader {
         return mounts
     }
 
+    /// A task's resources: each valid, no two at one target, at most one marked `model`.
+    static func readResources(_ node: DocumentNode) throws(DocumentNode.Fault) -> [TaskResource] {
+        var resources: [TaskResource] = []
+        for item in try node.list() {
+            let resource = try readResource(item)
+            if resource.target == "/data" || resource.target == "/" {
+                throw item.fault(.invalidValue, "a resource cannot be mounted at \(resource.target) (pick a folder such as /models/name)")
+            }
+            if resources.contains(where: { $0.target == resource.target }) {
+                throw item.fault(.invalidValue, "two resources are mounted at \"\(resource.target)\"")
+            }
+            if resource.model, resources.contains(where: \.model) {
+                throw item.fault(.invalidValue, "a second resource is marked model: true (a task has at most one model)")
+            }
+            resources.append(resource)
+        }
+        return resources
+    }
+
     /// `{type: S3|HTTP|HF, url, target, sha256?, unpack?}` with a URL scheme matching the type.
     static func readResource(_ node: DocumentNode) throws(DocumentNode.Fault) -> TaskResource {
-        let fields = try node.fields(allowed: resourceKeys)
+        try readResource(node, targetRequired: true)
+    }
+
+    /// As above; without `targetRequired` (the cache's required resources) there is no target.
+    static func readResource(_ node: DocumentNode, targetRequired: Bool) throws(DocumentNode.Fault) -> TaskResource {
+        let fields = try node.fields(allowed: targetRequired ? resourceKeys : ["type", "url", "sha256", "unpack"])
         let types = resourceSchemes.map(\.type)
         let typeNode = try fields.required("type", "one of \(types.joined(separator: ", "))")
         let typeText = try typeNode.nonEmptyString(types.joined(separator: ", "))
@@ -130,7 +154,8 @@ extension WorkflowLoader {
             let schemes = kind.schemes.map { "\($0)://" }.joined(separator: " or ")
             throw urlNode.fault(.invalidValue, "a \(kind.type) resource needs a \(schemes) URL such as \(kind.example), got \(urlNode.shown)")
         }
-        let target = try readAbsolutePath(try fields.required("target", "where the resource appears in the container"), "the target")
+        let target = targetRequired
+            ? try readAbsolutePath(try fields.required("target", "where the resource appears in the container"), "the target") : ""
         var resource = TaskResource(type: kind.type, url: url, target: target)
         if let shaNode = fields["sha256"] {
             let sha = try shaNode.nonEmptyString("64 hexadecimal digits").lowercased()
@@ -138,8 +163,19 @@ extension WorkflowLoader {
                 throw shaNode.fault(.invalidValue, "invalid sha256 \(shaNode.shown) (expected 64 hexadecimal digits)")
             }
             resource.sha256 = sha
+            if resource.source.isS3Prefix {
+                throw shaNode.fault(.invalidValue, "an S3 prefix (a URL ending in \"/\") is a folder of objects and has no single sha256")
+            }
         }
         resource.unpack = try fields["unpack"]?.bool() ?? false
+        if resource.unpack, resource.source.archiveFormat == nil, !resource.source.isS3Prefix {
+            throw fields["unpack"]!.fault(
+                .invalidValue, "cannot unpack \(urlNode.shown): only .tar, .tar.gz (.tgz) and .tar.zst archives are unpacked")
+        }
+        if kind.type == "HF", HuggingFacePath(url) == nil {
+            throw urlNode.fault(.invalidValue, "invalid Hugging Face resource \(urlNode.shown) (expected hf://OWNER/REPO[@REVISION]/PATH, e.g. hf://teklia/pylaia-model@main/model.ckpt)")
+        }
+        resource.model = try fields["model"]?.bool() ?? false
         return resource
     }
 

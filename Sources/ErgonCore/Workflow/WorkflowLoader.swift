@@ -8,7 +8,7 @@ public enum WorkflowLoader {
     /// The keys a task may hold.
     public static let taskKeys = [
         "slug", "image", "command", "entrypoint", "env", "work_dir", "gpu", "parents", "timeout", "max_attempts",
-        "priority", "volumes", "resources", "vast",
+        "priority", "volumes", "resources", "cache", "vast",
     ]
 
     /// Reads and validates the workflow file at `path`.
@@ -118,7 +118,8 @@ public enum WorkflowLoader {
             spec.volumes = try fields["volumes"].map { node throws(DocumentNode.Fault) in
                 try readVolumeMounts(node, declared: volumes, declaredWhere: "the workflow's volumes list")
             } ?? []
-            spec.resources = try fields["resources"].map { node throws(DocumentNode.Fault) in try node.list().map(readResource) } ?? []
+            spec.resources = try fields["resources"].map { node throws(DocumentNode.Fault) in try readResources(node) } ?? []
+            if let node = fields["cache"] { spec.cache = try node.bool() }
             spec.vast = try fields["vast"].map { node throws(DocumentNode.Fault) in try readVastOptions(node) }
             return spec
         } catch {
