@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func byteSizes() {
-        #expect(ByteSizeParser.parse("512MiB") == 512 * 1_048_576)
+        #expect(ByteSizeParser.parse("512MiB") == Int64(536_870_912))
         #expect(ByteSizeParser.parse("50GB") == 50_000_000_000)
         #expect(ByteSizeParser.parse("1.5 TiB") == 1_649_267_441_664)
         #expect(ByteSizeParser.parse("1024") == 1024)
