@@ -2,14 +2,14 @@ import ErgonCore
 import Foundation
 
 extension DockerBackend {
-    /// Pulls the image when missing, creates the workflow's volumes and the container, records its
-    /// id, then starts it.
+    /// Gets the image as `docker.cache_usage` says (and records its use), creates the workflow's
+    /// volumes and the container, records its id, then starts it.
     public func launch(_ request: LaunchRequest, record: @Sendable (String) async throws -> Void) async throws -> String {
         let spec = request.task.spec
         if let gpu = request.gpu, !gpus.isEmpty, !gpus.contains(gpu) {
             throw BackendError(.launchFailed, "GPU \(gpu) is not one of docker.gpus (\(gpus.joined(separator: ", ")))")
         }
-        try await ensureImage(spec.image)
+        try await images.ensure(spec.image)
         do {
             for volume in Set(spec.volumes.map(\.name)).sorted() {
                 try await client.createVolume(
@@ -50,7 +50,7 @@ extension DockerBackend {
             DockerAPI.Mount(volume: volumeName(workflowID: request.workflow.id, name: $0.name), target: $0.dest)
         }
         let hostConfig = DockerAPI.HostConfig(
-            binds: ["\(request.dataDirectory):/data"] + settings.volumes,
+            binds: ["\(request.dataDirectory):/data"] + settings.volumes + request.resources.map { "\($0.path):\($0.resource.target):ro" },
             mounts: mounts,
             networkMode: settings.network == "default" ? nil : settings.network,
             deviceRequests: request.gpu.map { [.nvidiaGPU($0)] })
@@ -78,33 +78,6 @@ extension DockerBackend {
         let slug = String(request.task.spec.slug.map { allowed.contains($0) ? $0 : "-" }.prefix(40))
         let task = request.task.id.uuidString.lowercased().prefix(8)
         return slug.isEmpty ? "ergon-\(task)-\(request.attempt)" : "ergon-\(slug)-\(task)-\(request.attempt)"
-    }
-
-    /// Makes sure the engine has `image`, pulling it (with the registry's credentials when configured).
-    func ensureImage(_ image: String) async throws {
-        do {
-            if try await client.imageExists(image) { return }
-        } catch {
-            throw backendError(error, doing: "inspect image \(image)")
-        }
-        let reference: ImageReference
-        do {
-            reference = try ImageReference(parsing: image)
-        } catch {
-            throw BackendError(.imageUnavailable, error.message)
-        }
-        let credentials = settings.registries.first { reference.isServed(by: $0.host) }
-        do {
-            logger.info("pulling image", metadata: ["image": "\(image)", "auth": "\(credentials != nil)"])
-            try await client.pullImage(image, credentials: credentials)
-            guard try await client.imageExists(image) else {
-                throw BackendError(.imageUnavailable, "\(image): the engine finished the pull but does not have the image")
-            }
-        } catch let error as DockerEngineError where error.code == .status {
-            throw BackendError(.imageUnavailable, "\(image): \(error.message)")
-        } catch {
-            throw backendError(error, doing: "pull image \(image)")
-        }
     }
 
     /// A launch failure: the engine's refusals become `.launchFailed` with its message.

@@ -7,7 +7,7 @@ public struct DockerBackend: Backend {
     /// How long `destroy` waits for the engine to confirm a container is gone.
     public static let removalTimeout: Duration = .seconds(60)
 
-    /// The engine client (lent by the caller, or owned through ``withBackend(settings:agentID:gpus:logger:_:)``).
+    /// The engine client (lent by the caller, or owned through ``withBackend(settings:agentID:gpus:imageRecord:logger:_:)``).
     public let client: DockerEngineClient
     /// Docker mode's settings.
     public let settings: ErgonConfig.Docker
@@ -15,27 +15,35 @@ public struct DockerBackend: Backend {
     public let agentID: String
     /// The GPU device ids this agent may hand out (resolved with ``GPUInventory``).
     public let gpus: [String]
+    /// The images launches use: pulled per `docker.cache_usage`, each use recorded; also pre-pulls
+    /// `cache.required.images` and removes images unused past `cache.purge_unused_after`.
+    public let images: DockerImageCache
     let logger: Logger
 
-    /// A backend speaking through `client`, whose lifetime the caller manages.
+    /// A backend speaking through `client`, whose lifetime the caller manages. `imageRecord` keeps
+    /// the use of images (in memory unless given one on `<cache dir>/images.json`).
     public init(
         client: DockerEngineClient, settings: ErgonConfig.Docker, agentID: String, gpus: [String] = [],
-        logger: Logger = Logger(label: "ergon.docker")
+        imageRecord: ImageUsageRecord = ImageUsageRecord(path: nil), logger: Logger = Logger(label: "ergon.docker")
     ) {
         self.client = client
         self.settings = settings
         self.agentID = agentID
         self.gpus = gpus
+        self.images = DockerImageCache(client: client, settings: settings, record: imageRecord, logger: logger)
         self.logger = logger
     }
 
     /// Lends a backend with its own client on `settings.socket`, shut down when `body` returns.
     public static func withBackend<Result: Sendable>(
         settings: ErgonConfig.Docker, agentID: String, gpus: [String] = [],
+        imageRecord: ImageUsageRecord = ImageUsageRecord(path: nil),
         logger: Logger = Logger(label: "ergon.docker"), _ body: (DockerBackend) async throws -> Result
     ) async throws -> Result {
         try await DockerEngineClient.withClient(socketPath: settings.socket, logger: logger) { client in
-            try await body(DockerBackend(client: client, settings: settings, agentID: agentID, gpus: gpus, logger: logger))
+            try await body(
+                DockerBackend(
+                    client: client, settings: settings, agentID: agentID, gpus: gpus, imageRecord: imageRecord, logger: logger))
         }
     }
 
@@ -160,6 +168,12 @@ public struct DockerBackend: Backend {
 
     /// Turns any failure into a `BackendError` an operator can act on.
     func backendError(_ error: any Error, doing action: String) -> any Error {
+        Self.backendError(error, doing: action, socket: settings.socket)
+    }
+
+    /// Turns any failure while talking to the engine on `socket` into a `BackendError`: the one
+    /// mapping of engine failures, shared with ``DockerImageCache``.
+    static func backendError(_ error: any Error, doing action: String, socket: String) -> any Error {
         switch error {
         case is CancellationError, is BackendError:
             return error
@@ -168,12 +182,12 @@ public struct DockerBackend: Backend {
             case .unreachable:
                 return BackendError(
                     .unreachable,
-                    "cannot reach the Docker engine at \(settings.socket): \(error.message) "
+                    "cannot reach the Docker engine at \(socket): \(error.message) "
                         + "(is dockerd running? set docker.socket in the config)")
             case .timedOut:
                 return BackendError(
                     .unreachable,
-                    "the Docker engine at \(settings.socket) did not answer \(error.request) in time: \(error.message)")
+                    "the Docker engine at \(socket) did not answer \(error.request) in time: \(error.message)")
             case .malformed:
                 return BackendError(.malformed, "\(action): the Docker engine answered \(error.request) oddly: \(error.message)")
             default:

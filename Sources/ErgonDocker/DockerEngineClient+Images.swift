@@ -53,6 +53,28 @@ extension DockerEngineClient {
         }
     }
 
+    /// `DELETE /images/{name}` without force: untags the name, and deletes the image when no other
+    /// name refers to it. Returns false when the engine has no such image. Throws a 409
+    /// (`isConflict`) when this is the image's last name and a container, in any state, uses it.
+    @discardableResult
+    public func removeImage(_ reference: String) async throws -> Bool {
+        let response = try await send(.DELETE, "/images/\(Self.pathComponent(reference))")
+        if response.status == 404 { return false }
+        try response.expect(200)
+        return true
+    }
+
+    /// The containers, in any state, created from `reference` or from an image built on it
+    /// (`GET /containers/json?all=1` with an `ancestor` filter). The engine matches by image id,
+    /// so containers of another name for the same image count too. Empty when the engine does not
+    /// have the image.
+    public func containers(usingImage reference: String) async throws -> [DockerAPI.ContainerSummary] {
+        let query = [("all", "1"), ("filters", try Self.filters(["ancestor": [reference]]))]
+        let response = try await send(.GET, "/containers/json", query: query)
+        try response.expect(200)
+        return try response.decode([DockerAPI.ContainerSummary].self)
+    }
+
     /// The error a pull progress line reports, if it reports one.
     static func pullError(in line: [UInt8]) -> String? {
         struct Progress: Decodable {

@@ -50,10 +50,13 @@ enum DockerFixtures {
     /// Lends a backend for a fresh agent id on the test engine; removes every container of that
     /// agent afterwards, whether `body` throws or not.
     static func withBackend<Result: Sendable>(
-        gpus: [String] = [], _ body: (DockerBackend, String) async throws -> Result
+        gpus: [String] = [], settings: ErgonConfig.Docker = DockerFixtures.settings(), imageRecord: ImageUsageRecord = ImageUsageRecord(path: nil),
+        logger: Logger = Logger(label: "ergon.docker"), _ body: (DockerBackend, String) async throws -> Result
     ) async throws -> Result {
         let agent = agentID()
-        return try await DockerBackend.withBackend(settings: settings(), agentID: agent, gpus: gpus) { backend in
+        return try await DockerBackend.withBackend(
+            settings: settings, agentID: agent, gpus: gpus, imageRecord: imageRecord, logger: logger
+        ) { backend in
             let result: Result
             do {
                 result = try await body(backend, agent)
