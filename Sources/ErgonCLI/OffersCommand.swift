@@ -2,6 +2,7 @@ import ArgumentParser
 import ErgonCore
 import ErgonVast
 import Foundation
+import Logging
 
 /// `ergon offers`: the offer selection of vast mode, run dry. It orders nothing, ever.
 struct OffersCommand: AsyncParsableCommand {
@@ -11,7 +12,9 @@ struct OffersCommand: AsyncParsableCommand {
         discussion: """
             Filters use the query language of `vastai search offers`, starting from its defaults \
             (verified=true external=false rentable=true); Ergon adds num_gpus=1 rented=false and sends the \
-            disk it would ask for as allocated_storage, so prices include storage.
+            disk it would ask for as allocated_storage, so prices include storage. With --image and \
+            vast_api.prefer_warm_hosts_within, a machine that ran the image lately (as the agent remembers in \
+            <cache dir>/vast-warm-hosts.json) is chosen when its price is within that margin of the cheapest.
             """)
 
     @Option(name: .long, help: "The configuration file (default: ergon.yaml; optional with --print-request).")
@@ -22,7 +25,9 @@ struct OffersCommand: AsyncParsableCommand {
     var limit: Int = 10
     @Option(name: .customLong("disk-gb"), help: "The disk to ask for, in GB (default: vast_api.disk_gb).")
     var diskGB: Double?
-    @Flag(name: .long, help: "Show how many offers each term removed.")
+    @Option(name: .long, help: "The task image whose warm hosts count (vast_api.prefer_warm_hosts_within); default: none.")
+    var image: String?
+    @Flag(name: .long, help: "Show how many offers each term removed, and whether a warm host was preferred.")
     var explain = false
     @Flag(name: .long, help: "Print the JSON body that would be posted to /api/v0/bundles/ and exit.")
     var printRequest = false
@@ -37,7 +42,7 @@ struct OffersCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try loadSettings()
+        let (settings, cacheDirectory) = try loadSettings()
         let selection: OfferSelection
         do {
             selection = try OfferSelection.make(
@@ -67,12 +72,15 @@ struct OffersCommand: AsyncParsableCommand {
             Self.measure(selection, on: everything)
             return
         }
-        let ranked = selection.rank(offers)
+        let now = Date()
+        let warm = await warmMachines(settings: settings, cacheDirectory: cacheDirectory)
+        let (ranked, warmChoice) = OfferSelection.preferWarm(
+            selection.rank(offers), warm: warm, within: settings.preferWarmHostsWithin, image: image ?? "")
         let funnel = everything.map { OfferFunnel(selection: selection, offers: $0) }
         if json {
             try printJSON(OffersJSON(
                 request: selection.requestBody, returned: offers.count, offers: ranked.prefix(limit).map(OfferRow.init),
-                chosen: ranked.first.map(OfferRow.init), funnel: funnel))
+                chosen: ranked.first.map(OfferRow.init), funnel: funnel, warmHost: warmChoice))
             return
         }
         print(OfferRow.table(ranked.prefix(limit).map(OfferRow.init)))
@@ -81,6 +89,13 @@ struct OffersCommand: AsyncParsableCommand {
             for step in funnel.steps {
                 print("  \(step.term.padding(toLength: 44, withPad: " ", startingAt: 0)) removed \(String(step.removed).leftPadded(6))  left \(String(step.left).leftPadded(6))")
             }
+        }
+        if let warmChoice {
+            print("\nwarm host: \(warmChoice.summary(now: now))")
+        } else if explain, let margin = settings.preferWarmHostsWithin {
+            print("\n" + Self.warmNote(margin: margin, image: image, warm: warm, ranked: ranked))
+        } else if explain, image != nil {
+            print("\nwarm hosts: not considered (vast_api.prefer_warm_hosts_within is not set)")
         }
         let dropped = offers.count - ranked.count
         let note = dropped > 0 ? " (\(dropped) returned offer(s) dropped by the local check or the price cap)" : ""
@@ -92,14 +107,35 @@ struct OffersCommand: AsyncParsableCommand {
         }
     }
 
-    /// The settings to use: the config's `vast_api`, or the defaults when `--print-request`
-    /// runs without a config file.
-    func loadSettings() throws -> ErgonConfig.Vast {
+    /// The settings to use: the config's `vast_api` and cache directory, or the defaults (and
+    /// no cache) when `--print-request` runs without a config file.
+    func loadSettings() throws -> (vast: ErgonConfig.Vast, cacheDirectory: String?) {
         let path = config ?? "ergon.yaml"
-        if printRequest, config == nil, !FileManager.default.fileExists(atPath: path) { return ErgonConfig.Vast() }
+        if printRequest, config == nil, !FileManager.default.fileExists(atPath: path) { return (ErgonConfig.Vast(), nil) }
         var option = ConfigOption()
         option.config = path
-        return try option.load().vast
+        let loaded = try option.load()
+        return (loaded.vast, loaded.cacheDirectory)
+    }
+
+    /// The machines that ran `--image` lately, from the record the agent keeps; none without
+    /// `--image` or a margin.
+    func warmMachines(settings: ErgonConfig.Vast, cacheDirectory: String?) async -> [Int: Date] {
+        guard let image, settings.preferWarmHostsWithin != nil, let cacheDirectory else { return [:] }
+        var logger = Logger(label: "ergon.offers")
+        logger.logLevel = .warning
+        return await WarmHosts(path: WarmHosts.path(cacheDirectory: cacheDirectory), logger: logger).machines(for: image)
+    }
+
+    /// Why no warm host was preferred, for `--explain`.
+    static func warmNote(margin: Double, image: String?, warm: [Int: Date], ranked: [VastOffer]) -> String {
+        let within = "prefer_warm_hosts_within \(OfferSelection.WarmChoice.percent(margin))"
+        guard let image else { return "warm hosts: not considered (no --image)" }
+        guard !warm.isEmpty else { return "warm hosts: no machine ran \(image) in the last \(Int(WarmHosts.retention / 86400)) days (\(within))" }
+        if let cheapest = ranked.first, warm[cheapest.machineID] != nil {
+            return "warm hosts: the cheapest offer's machine \(cheapest.machineID) already ran \(image)"
+        }
+        return "warm hosts: none of the \(warm.count) machine(s) that ran \(image) lately is offered within \(within) of the cheapest"
     }
 
     /// For `Scripts/bench offers`: how many offers per second the local evaluator checks,
@@ -172,6 +208,8 @@ struct OffersJSON: Encodable {
     let offers: [OfferRow]
     let chosen: OfferRow?
     let funnel: OfferFunnel?
+    /// The warm machine preferred over the cheapest offer, if one was.
+    let warmHost: OfferSelection.WarmChoice?
 }
 
 extension String {

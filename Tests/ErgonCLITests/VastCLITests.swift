@@ -165,6 +165,44 @@ struct VastCLITests {
         #expect(try sim.stats()["created_instances"] == 0)
     }
 
+    @Test("offers --explain --image: a machine that ran the image, within prefer_warm_hosts_within, is chosen and the line says why")
+    func warmHost() async throws {
+        let dir = try CLITests.directory()
+        let sim = try SimulatorProcess(["--offers", "500", "--seed", "3"], log: dir + "/sim.log")
+        defer { sim.stop() }
+        let plain = try Self.vastConfig(in: dir, url: sim.url, filters: "reliability>0.95")
+        let listed = try ErgonBinary.run(["offers", "--config", plain, "--json", "--limit", "20"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let rows = try JSONValue.decode(Data(listed.stdout.utf8))["offers"]?.arrayValue ?? []
+        let cheapest = try #require(rows.first)
+        let cheapestDPH = try #require(cheapest["dph"]?.doubleValue)
+        let warm = try #require(rows.first { ($0["dph"]?.doubleValue ?? 0) > cheapestDPH && $0["machine"] != cheapest["machine"] })
+        let (warmOffer, warmMachine) = (try #require(warm["id"]?.intValue), try #require(warm["machine"]?.intValue))
+        let margin = Int(((try #require(warm["dph"]?.doubleValue)) / cheapestDPH - 1) * 100) + 1
+        let config = try Self.vastConfig(
+            in: dir, url: sim.url, filters: "reliability>0.95", extra: "  prefer_warm_hosts_within: \(margin)%")
+        // What the agent writes once an instance of the image ran on that machine.
+        let image = "ghcr.io/org/worker:2"
+        await WarmHosts(path: WarmHosts.path(cacheDirectory: dir + "/data/cache"))
+            .record([(image: image, machine: warmMachine)], at: Date().addingTimeInterval(-7200))
+
+        let explained = try ErgonBinary.run(["offers", "--config", config, "--explain", "--image", image])
+        #expect(explained.status == 0, "\(explained.stderr)")
+        #expect(explained.stdout.contains("warm host: offer \(warmOffer) on machine \(warmMachine) ran \(image) 2h ago; $"), "\(explained.stdout)")
+        #expect(explained.stdout.contains("above the cheapest $"))
+        #expect(explained.stdout.contains("(within prefer_warm_hosts_within \(margin)%)"))
+        #expect(explained.stdout.contains("would order offer \(warmOffer) on machine \(warmMachine)"))
+        let noImage = try ErgonBinary.run(["offers", "--config", config, "--explain"])
+        #expect(noImage.stdout.contains("warm hosts: not considered (no --image)"), "\(noImage.stdout)")
+        #expect(noImage.stdout.contains("would order offer \(cheapest["id"]?.intValue ?? -1) "))
+        let json = try ErgonBinary.run(["offers", "--config", config, "--json", "--image", image])
+        let parsed = try JSONValue.decode(Data(json.stdout.utf8))
+        #expect(parsed["warm_host"]?["offer_id"]?.intValue == warmOffer, "\(json.stdout)")
+        #expect(parsed["warm_host"]?["cheapest_offer_id"] == cheapest["id"])
+        #expect(parsed["chosen"]?["id"]?.intValue == warmOffer)
+        #expect(try sim.stats()["created_instances"] == 0)
+    }
+
     @Test("end to end: the agent in vast mode runs a parent and a child on `ergon vast-sim --docker`", .dockerEngine)
     func endToEnd() async throws {
         let dir = try CLITests.directory()

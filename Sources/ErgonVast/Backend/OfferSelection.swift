@@ -6,7 +6,9 @@ import Foundation
 ///
 /// Precedence (DESIGN §5): hard filters first (the CLI's defaults overridden by the agent's
 /// terms, the task's terms, the forced single-GPU terms, excluded machines), then the price
-/// cap, then the ranking: cheapest `dph_total` first, higher reliability breaking ties.
+/// cap, then the ranking: cheapest `dph_total` first, higher reliability breaking ties; last,
+/// with `vast_api.prefer_warm_hosts_within`, a machine that ran the task's image may move to
+/// the front (``preferWarm(_:warm:within:image:)``).
 public struct OfferSelection: Sendable {
     /// Every filter term sent to the search.
     public var filter: OfferFilter
@@ -66,6 +68,79 @@ public struct OfferSelection: Sendable {
             if lhs.dphTotal != rhs.dphTotal { return lhs.dphTotal < rhs.dphTotal }
             if lhs.reliability != rhs.reliability { return lhs.reliability > rhs.reliability }
             return lhs.id < rhs.id
+        }
+    }
+
+    /// Moves the cheapest warm offer (its machine ran `image` lately: `warm`, machine → when)
+    /// to the front when its price is at most `margin` above the cheapest offer's, keeping the
+    /// rest of `ranked` (cheapest first) in order. Nothing moves when there is no margin, when
+    /// the cheapest offer's machine is warm already, or when no warm offer is close enough.
+    /// The choice says what moved, for the log and `ergon offers --explain`.
+    public static func preferWarm(
+        _ ranked: [VastOffer], warm: [Int: Date], within margin: Double?, image: String
+    ) -> (offers: [VastOffer], choice: WarmChoice?) {
+        guard let margin, let cheapest = ranked.first, warm[cheapest.machineID] == nil else { return (ranked, nil) }
+        let limit = cheapest.dphTotal * (1 + margin)
+        guard let index = ranked.firstIndex(where: { warm[$0.machineID] != nil && $0.dphTotal <= limit }),
+            let lastRan = warm[ranked[index].machineID]
+        else { return (ranked, nil) }
+        var offers = ranked
+        let chosen = offers.remove(at: index)
+        offers.insert(chosen, at: 0)
+        let choice = WarmChoice(
+            offerID: chosen.id, machineID: chosen.machineID, image: image, lastRan: lastRan, dph: chosen.dphTotal,
+            cheapestOfferID: cheapest.id, cheapestDPH: cheapest.dphTotal, margin: margin)
+        return (offers, choice)
+    }
+
+    /// A warm machine chosen over a cheaper one, as ``preferWarm(_:warm:within:image:)`` decided.
+    public struct WarmChoice: Sendable, Equatable, Encodable {
+        /// The offer moved to the front.
+        public var offerID: Int
+        /// Its machine, which ran the image.
+        public var machineID: Int
+        /// The task's image.
+        public var image: String
+        /// When the machine last ran the image.
+        public var lastRan: Date
+        /// The warm offer's `dph_total`.
+        public var dph: Double
+        /// The offer that was cheapest.
+        public var cheapestOfferID: Int
+        /// Its `dph_total`.
+        public var cheapestDPH: Double
+        /// How far the warm offer's price is above the cheapest, in percent.
+        public var percentAbove: Double
+        /// `vast_api.prefer_warm_hosts_within`, as a fraction.
+        public var margin: Double
+
+        public init(
+            offerID: Int, machineID: Int, image: String, lastRan: Date, dph: Double, cheapestOfferID: Int,
+            cheapestDPH: Double, margin: Double
+        ) {
+            self.offerID = offerID
+            self.machineID = machineID
+            self.image = image
+            self.lastRan = lastRan
+            self.dph = dph
+            self.cheapestOfferID = cheapestOfferID
+            self.cheapestDPH = cheapestDPH
+            self.percentAbove = cheapestDPH > 0 ? (dph - cheapestDPH) / cheapestDPH * 100 : 0
+            self.margin = margin
+        }
+
+        /// `offer 123 on machine 456 ran IMAGE 2h ago; $0.212/h is 4.9% above the cheapest
+        /// $0.202/h (within prefer_warm_hosts_within 10%)`.
+        public func summary(now: Date) -> String {
+            "offer \(offerID) on machine \(machineID) ran \(image) \(Reconciler.format(max(0, now.timeIntervalSince(lastRan)))) ago; "
+                + String(format: "$%.3f/h is %.1f%% above the cheapest $%.3f/h", dph, percentAbove, cheapestDPH)
+                + " (within prefer_warm_hosts_within \(Self.percent(margin)))"
+        }
+
+        /// `0.1` as `10%`.
+        public static func percent(_ fraction: Double) -> String {
+            let value = (fraction * 1000).rounded() / 10
+            return (value.rounded() == value ? String(Int(value)) : String(value)) + "%"
         }
     }
 }

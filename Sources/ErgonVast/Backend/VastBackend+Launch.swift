@@ -26,7 +26,7 @@ extension VastBackend {
         } catch let error as VastError {
             throw Self.backendError(error, doing: "searching offers")
         }
-        let ranked = selection.rank(offers)
+        let ranked = await preferringWarmHosts(selection.rank(offers), image: task.image, slug: task.slug)
         guard !ranked.isEmpty else {
             let cap = settings.maxDPH.map { String(format: " at or under $%.3f/h (vast_api.max_dph)", $0) } ?? ""
             throw BackendError(
@@ -71,6 +71,17 @@ extension VastBackend {
         throw BackendError(
             .launchFailed,
             "the \(gone.count) cheapest matching offers were taken before they could be ordered (vast_api.max_offers_tried: \(settings.maxOffersTried))")
+    }
+
+    /// `ranked` with a machine that ran `image` moved first when `vast_api.prefer_warm_hosts_within`
+    /// allows it (``OfferSelection/preferWarm(_:warm:within:image:)``).
+    func preferringWarmHosts(_ ranked: [VastOffer], image: String, slug: String) async -> [VastOffer] {
+        guard let margin = settings.preferWarmHostsWithin, let warmHosts else { return ranked }
+        let (offers, choice) = OfferSelection.preferWarm(ranked, warm: await warmHosts.machines(for: image), within: margin, image: image)
+        if let choice {
+            logger.info("task \(slug): warm host preferred: \(choice.summary(now: warmHosts.now()))")
+        }
+        return offers
     }
 
     /// The argv the wrapper must run, by Docker's rules (``dockerArgv(task:image:)``). The image's

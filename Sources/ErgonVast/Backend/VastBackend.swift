@@ -16,6 +16,8 @@ public struct VastBackend: Backend {
     let settings: ErgonConfig.Vast
     let agentID: String
     let hosts: HostAvoidance
+    /// The machines that ran each image lately; nil: none are remembered or preferred.
+    let warmHosts: WarmHosts?
     /// Reads an image's entrypoint and Cmd from its registry when a task sets no entrypoint.
     let imageConfig: (any ImageConfigSource)?
     let logger: Logger
@@ -27,7 +29,7 @@ public struct VastBackend: Backend {
     /// the agent at start rather than at its first launch.
     public init(
         client: VastClient, settings: ErgonConfig.Vast, agentID: String, hosts: HostAvoidance = HostAvoidance(),
-        imageConfig: (any ImageConfigSource)? = nil, destroyConfirmation: Duration = .seconds(60), logger: Logger = Logger(label: "ergon.vast"),
+        warmHosts: WarmHosts? = nil, imageConfig: (any ImageConfigSource)? = nil, destroyConfirmation: Duration = .seconds(60), logger: Logger = Logger(label: "ergon.vast"),
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) throws(OfferQueryError) {
         _ = try OfferSelection.make(agentFilters: settings.offerFilters, maxDPH: settings.maxDPH, diskGB: settings.diskGB)
@@ -35,6 +37,7 @@ public struct VastBackend: Backend {
         self.settings = settings
         self.agentID = agentID
         self.hosts = hosts
+        self.warmHosts = warmHosts
         self.imageConfig = imageConfig
         self.destroyConfirmation = destroyConfirmation
         self.logger = logger
@@ -42,9 +45,10 @@ public struct VastBackend: Backend {
     }
 
     /// Runs `body` with a backend and its HTTP client, shutting the client down after. Images'
-    /// entrypoints are read from their registries over the same client.
+    /// entrypoints are read from their registries over the same client. `warmHostsFile` is where
+    /// the machines that ran each image are remembered (``WarmHosts/path(cacheDirectory:)``).
     public static func withBackend<T: Sendable>(
-        settings: ErgonConfig.Vast, agentID: String, logger: Logger = Logger(label: "ergon.vast"),
+        settings: ErgonConfig.Vast, agentID: String, warmHostsFile: String? = nil, logger: Logger = Logger(label: "ergon.vast"),
         _ body: (VastBackend) async throws -> T
     ) async throws -> T {
         guard let key = settings.apiKey else {
@@ -55,7 +59,9 @@ public struct VastBackend: Backend {
         }
         return try await VastClient.withClient(baseURL: url, apiKey: key, logger: logger) { client in
             let images = RegistryImageConfig(registries: settings.registries, httpClient: client.http, logger: logger)
-            let backend = try VastBackend(client: client, settings: settings, agentID: agentID, imageConfig: images, logger: logger)
+            let warmHosts = warmHostsFile.map { WarmHosts(path: $0, logger: logger) }
+            let backend = try VastBackend(
+                client: client, settings: settings, agentID: agentID, warmHosts: warmHosts, imageConfig: images, logger: logger)
             return try await body(backend)
         }
     }
@@ -82,6 +88,12 @@ public struct VastBackend: Backend {
         let ours = instances.filter { $0.label?.hasPrefix(prefix) ?? false }
         await hosts.noteListing(ours.compactMap { instance in
             instance.machineID.map { (String(instance.id), String($0)) }
+        })
+        // Only a started container proves the image is on the machine: an order, or a host
+        // that never finished loading, does not.
+        await warmHosts?.record(ours.compactMap { instance in
+            guard instance.hasStartedItsImage, let machine = instance.machineID, let image = instance.imageUUID else { return nil }
+            return (image: image, machine: machine)
         })
         return ours.map(\.backendInstance)
     }
