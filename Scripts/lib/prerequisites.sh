@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sourceable: installs the Debian packages the build, the tests and the demo need, only
-# those that are missing (the build needs SQLite's headers for GRDB; the scripts need curl).
+# those that are missing (the build needs SQLite's headers for GRDB; the scripts need curl;
+# .tar.zst resources are unpacked with zstd).
 
 # Installs each named Debian package that is not installed yet.
 ergon_apt_install() {
@@ -18,7 +19,7 @@ ergon_apt_install() {
 
 # Everything Ergon's build and its Docker-backed tests need.
 ergon_prerequisites() {
-    ergon_apt_install libsqlite3-dev curl docker.io busybox-static
+    ergon_apt_install libsqlite3-dev curl docker.io busybox-static zstd
 }
 
 # Starts a Docker engine when none answers, and records in ERGON_DOCKER_STARTED_HERE

@@ -46,28 +46,33 @@ struct AgentCommand: AsyncParsableCommand {
                         s3.client, bucket: s3.bucket, prefix: s3.prefix, what: "artifacts.store \(config.artifactStore)",
                         config: config, logger: logger)
                 }
-                try await ConfiguredBackend.with(config, gpus: gpus, logger: logger) { backend in
-                    let scheduler = Scheduler(
-                        config: config, queue: queue, backend: backend, logStore: logStore, artifactStore: artifacts,
-                        gpus: gpus, logger: logger)
-                    var services: [any Service] = [scheduler]
-                    if let server = try AgentServer.make(
-                        config: config, queue: queue, artifacts: artifacts, logStore: logStore, logger: logger)
-                    {
-                        services.append(server)
-                    }
-                    let where_ = config.mode == .vast
-                        ? "Vast API \(config.vast.url), one rented GPU per task"
-                        : "GPUs: \(gpus.isEmpty ? "none" : gpus.joined(separator: ","))"
-                    let api = config.server.listen.map { "API on \($0)" } ?? "no API"
-                    logger.info(
-                        "\(config.mode.rawValue) mode, queue \(config.queue), logs \(config.logStore), artifacts \(config.artifactStore), \(api), up to \(config.scheduler.maxParallelTasks) task(s) at once, \(where_)")
-                    let group = ServiceGroup(
-                        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-                    do {
-                        try await group.run()
-                    } catch let error as ServerStartError {
-                        throw EnvironmentError("\(config.source): \(error)")
+                try await config.withResourceCache { cache in
+                    try await ConfiguredBackend.with(config, gpus: gpus, logger: logger) { backend in
+                        let scheduler = Scheduler(
+                            config: config, queue: queue, backend: backend, logStore: logStore, artifactStore: artifacts,
+                            resources: cache, gpus: gpus, logger: logger)
+                        var services: [any Service] = [
+                            scheduler,
+                            CacheKeeper(config: config, cache: cache, images: (backend as? DockerBackend)?.images, logger: logger),
+                        ]
+                        if let server = try AgentServer.make(
+                            config: config, queue: queue, artifacts: artifacts, resources: cache, logStore: logStore, logger: logger)
+                        {
+                            services.append(server)
+                        }
+                        let where_ = config.mode == .vast
+                            ? "Vast API \(config.vast.url), one rented GPU per task"
+                            : "GPUs: \(gpus.isEmpty ? "none" : gpus.joined(separator: ","))"
+                        let api = config.server.listen.map { "API on \($0)" } ?? "no API"
+                        logger.info(
+                            "\(config.mode.rawValue) mode, queue \(config.queue), logs \(config.logStore), artifacts \(config.artifactStore), \(api), up to \(config.scheduler.maxParallelTasks) task(s) at once, \(where_)")
+                        let group = ServiceGroup(
+                            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                        do {
+                            try await group.run()
+                        } catch let error as ServerStartError {
+                            throw EnvironmentError("\(config.source): \(error)")
+                        }
                     }
                 }
             }

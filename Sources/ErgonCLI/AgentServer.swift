@@ -10,7 +10,8 @@ enum AgentServer {
     /// The server, or nil with `server.listen: off`. Warns about settings that leave rented
     /// hosts without a worker API.
     static func make(
-        config: ErgonConfig, queue: any TaskQueue, artifacts: any ArtifactStore, logStore: any LogStore, logger: Logger
+        config: ErgonConfig, queue: any TaskQueue, artifacts: any ArtifactStore, resources: (any ResourceProvider)? = nil,
+        logStore: any LogStore, logger: Logger
     ) throws -> ErgonServer? {
         guard let listen = config.server.listen else {
             if config.mode == .vast {
@@ -29,7 +30,7 @@ enum AgentServer {
             defaultMaxAttempts: config.scheduler.defaultMaxAttempts,
             uploadDirectory: config.dataDir + "/staging",
             uploadKey: try UploadKeyFile(path: config.dataDir + "/server/upload.key").load(),
-            logger: Logger(label: "ergon.server"))
+            resources: resources, logger: Logger(label: "ergon.server"))
         return ErgonServer(config: config.server, dependencies: dependencies)
     }
 }

@@ -14,13 +14,18 @@ enum ConfiguredBackend {
     ) async throws -> T {
         switch config.mode {
         case .docker:
-            return try await DockerBackend.withBackend(settings: config.docker, agentID: config.agentID, gpus: gpus, logger: logger) {
-                backend in
+            return try await DockerBackend.withBackend(
+                settings: config.docker, agentID: config.agentID, gpus: gpus,
+                imageRecord: ImageUsageRecord(cacheDirectory: config.cacheDirectory, logger: logger), logger: logger
+            ) { backend in
                 try await prepared(backend)
                 return try await body(backend)
             }
         case .vast:
-            return try await VastBackend.withBackend(settings: config.vast, agentID: config.agentID, logger: logger) { backend in
+            return try await VastBackend.withBackend(
+                settings: config.vast, agentID: config.agentID, warmHostsFile: WarmHosts.path(cacheDirectory: config.cacheDirectory),
+                logger: logger
+            ) { backend in
                 try await prepared(backend)
                 return try await body(backend)
             }

@@ -78,18 +78,7 @@ enum ArtifactTable {
     static func render(_ artifacts: [Artifact]) -> String {
         TaskTable.table(
             ["NAME", "SIZE", "TYPE", "UPDATED"],
-            artifacts.map { [$0.name.value, byteCount($0.size), $0.contentType, TaskTable.time($0.updated)] })
-    }
-
-    /// Bytes as a person reads them: exact below 1 KiB, one decimal above.
-    static func byteCount(_ bytes: Int64) -> String {
-        guard bytes >= 1024 else { return "\(bytes) B" }
-        var value = Double(bytes) / 1024
-        for unit in ["KiB", "MiB", "GiB", "TiB"] {
-            if value < 1024 || unit == "TiB" { return String(format: "%.1f", value) + " " + unit }
-            value /= 1024
-        }
-        return "\(bytes) B"
+            artifacts.map { [$0.name.value, ByteSizeParser.format($0.size), $0.contentType, TaskTable.time($0.updated)] })
     }
 }
 

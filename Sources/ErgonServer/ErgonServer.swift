@@ -87,6 +87,7 @@ public struct ErgonServer: Service {
         let origin = RequestOrigin(publicURL: config.publicURL, tls: config.tls != nil)
         WorkerRoutes(dependencies: dependencies, gate: gate, origin: origin).add(to: router)
         UploadRoutes(dependencies: dependencies, gate: gate).add(to: router)
+        ResourceRoutes(dependencies: dependencies, gate: gate, origin: origin).add(to: router)
         OperatorRoutes(dependencies: dependencies, operatorToken: config.operatorToken).add(to: router)
         return router
     }

@@ -53,6 +53,15 @@ enum OpenAPIDocument {
                                  parameters: [pathParameter("id"), pathParameter("path")], security: "ponos",
                                  response: ref("Artifact"), status: "201"),
             ],
+            "/api/v1/modelversion/{id}/": [
+                "get": operation("RetrieveModelVersion", "The task's model (ARKINDEX_MODEL_VERSION), with a download URL in s3_url.",
+                                 parameters: [pathParameter("id")], security: "ponos", response: ref("ModelVersion")),
+            ],
+            "/api/v1/task/{id}/resources/": [
+                "get": operation("ListTaskResources", "The token's own task's resources, each file with a download URL.",
+                                 parameters: [pathParameter("id")], security: "ponos",
+                                 response: ["type": "array", "items": ref("TaskResource")], paginated: false),
+            ],
             "/api/v1/workflows": [
                 "get": operation("ListWorkflows", "Every workflow with its state.", security: "operator",
                                  response: ["type": "array", "items": ref("Workflow")]),
@@ -164,6 +173,16 @@ enum OpenAPIDocument {
             "Artifact": object([
                 "id": string, "path": string, "size": integer, "content_type": string, "s3_put_url": nullableString,
                 "created": date, "updated": date,
+            ]),
+            "ModelVersion": object([
+                "id": string, "model": object(["id": string, "name": string]), "state": string, "size": integer,
+                "hash": nullableString, "s3_url": nullableString, "content_type": string,
+                "configuration": ["type": "object"],
+            ]),
+            "TaskResource": object([
+                "index": integer, "type": string, "target": string, "model": ["type": "boolean"], "unpack": ["type": "boolean"],
+                "sha256": nullableString, "size": integer, "content_type": string, "folder": ["type": "boolean"],
+                "download_url": nullableString,
             ]),
             "Workflow": object(["id": string, "name": string, "created_at": date, "state": string,
                                 "counts": ["type": "object", "additionalProperties": integer]]),

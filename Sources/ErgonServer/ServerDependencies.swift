@@ -19,6 +19,8 @@ public struct ServerDependencies: Sendable {
     public var uploadDirectory: String
     /// The HMAC key of the agent's own upload URLs (stores without pre-signed PUTs).
     public var uploadKey: SymmetricKey
+    /// The task resources the agent holds (the worker API serves them in vast mode); nil: none.
+    public var resources: (any ResourceProvider)?
     public var logger: Logger
     /// The clock for token expiry, upload URL expiry and queue timestamps (injected for tests).
     public var now: @Sendable () -> Date
@@ -26,8 +28,10 @@ public struct ServerDependencies: Sendable {
     public init(
         queue: any TaskQueue, artifacts: any ArtifactStore,
         readLog: @escaping @Sendable (LogKey, Int64) async throws -> [UInt8]?, defaultMaxAttempts: Int,
-        uploadDirectory: String, uploadKey: SymmetricKey, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        uploadDirectory: String, uploadKey: SymmetricKey, resources: (any ResourceProvider)? = nil, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.resources = resources
         self.queue = queue
         self.artifacts = artifacts
         self.readLog = readLog

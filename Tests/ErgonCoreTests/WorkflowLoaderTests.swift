@@ -75,7 +75,7 @@ struct WorkflowLoaderTests {
                 volumes: [{name: scratch, dest: /scratch}]
                 resources:
                   - {type: http, url: "https://example.org/m.tar.gz", target: /models, sha256: \(String(repeating: "AB", count: 32))}
-                  - {type: HF, url: "hf://org/model", target: /hf}
+                  - {type: HF, url: "hf://org/model@v2/weights/model.bin", target: /hf, model: true}
                 vast: {disk_gb: 12.5}
               - slug: b
                 image: alpine:3
@@ -96,7 +96,7 @@ struct WorkflowLoaderTests {
         #expect(a.resources == [
             TaskResource(type: "HTTP", url: "https://example.org/m.tar.gz", target: "/models",
                          sha256: String(repeating: "ab", count: 32)),
-            TaskResource(type: "HF", url: "hf://org/model", target: "/hf"),
+            TaskResource(type: "HF", url: "hf://org/model@v2/weights/model.bin", target: "/hf", model: true),
         ])
         #expect(a.vast == VastTaskOptions(offerFilters: nil, diskGB: 12.5))
         #expect(spec.tasks[1].entrypoint == [])

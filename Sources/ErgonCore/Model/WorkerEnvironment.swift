@@ -18,6 +18,8 @@ public enum WorkerEnvironment {
             env["ARKINDEX_API_URL"] = access.apiURL
             env["ARKINDEX_TASK_TOKEN"] = access.token.value
         }
+        // The model is mounted at its target: the worker finds its files there.
+        if let model = task.spec.resources.first(where: \.model) { env["ARKINDEX_MODEL_DIR"] = model.target }
         return env
     }
 
@@ -26,6 +28,12 @@ public enum WorkerEnvironment {
     public static func vast(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {
         var env = docker(task: task, attempt: attempt, parents: parents, access: access)
         env["TASK_BOOTSTRAP"] = "true"
+        // The worker's bootstrap fetches the model itself through `RetrieveModelVersion`.
+        env["ARKINDEX_MODEL_DIR"] = nil
+        if access != nil, let index = task.spec.resources.firstIndex(where: \.model) {
+            env["ARKINDEX_MODEL_VERSION"] = ModelVersionID(taskID: task.id, index: index).description
+            env["ARKINDEX_MODEL_DIR"] = task.spec.resources[index].target
+        }
         return env
     }
 

@@ -76,6 +76,8 @@ public struct LaunchRequest: Sendable {
     public var workflow: WorkflowRecord
     /// The task's parents, as the queue holds them.
     public var parents: [TaskRecord]
+    /// The task's resources, ready on the agent's disk (docker mode mounts each at its target).
+    public var resources: [PreparedResource] = []
 
     public init(
         task: TaskRecord, attempt: Int, label: InstanceLabel, gpu: String?, environment: [String: String],

@@ -39,12 +39,6 @@ extension Scheduler {
         var attempt = held.attempt
         logger.info("launching \(task.spec.slug) (\(task.id.uuidString.lowercased())) attempt \(attempt.number)")
         do {
-            // Running without the files a task asked for would be a silent wrong result.
-            guard task.spec.resources.isEmpty else {
-                throw UnsupportedTaskField(
-                    reason: "this agent cannot fetch task resources yet (\(task.spec.resources.count) listed); "
-                        + "remove `resources` or fetch the files in the task's command")
-            }
             guard let workflow = try await queue.workflow(task.workflowID) else {
                 throw QueueError(.notFound, "workflow \(task.workflowID) of task \(task.spec.slug) is missing")
             }
@@ -59,12 +53,21 @@ extension Scheduler {
                 let placed = try await ParentArtifactLayout(store: artifacts).place(parents: parents, in: dataDirectory)
                 if placed > 0 { logger.info("placed \(placed) parent artifact(s) in /data of \(task.spec.slug)") }
             }
-            let request = LaunchRequest(
+            let access = try await workerAccess(for: held)
+            let prepared = try await prepareResources(of: task, access: access)
+            var draft = LaunchRequest(
                 task: task, attempt: attempt.number,
                 label: InstanceLabel(agentID: agentID, taskID: task.id, attempt: attempt.number), gpu: gpu,
-                environment: backend.environment(
-                    task: task, attempt: attempt.number, parents: parents, access: try await workerAccess(for: held)),
+                environment: backend.environment(task: task, attempt: attempt.number, parents: parents, access: access),
                 dataDirectory: dataDirectory, workflow: workflow, parents: parents)
+            draft.resources = prepared
+            let request = draft
+            if !prepared.isEmpty {
+                for resource in prepared {
+                    attempt = try note(attempt, "resource \(resource.index) (\(resource.resource.type) \(Self.shown(resource.resource.url))) ready: \(ByteSizeParser.format(resource.size))\(resource.cached ? "" : ", not cached")")
+                }
+                try await queue.updateAttempt(attempt)
+            }
             let ordered = attempt
             let id = try await withDeadline(basePolicy.provisioningTimeout) { [backend, queue] in
                 try await backend.launch(request) { id in
@@ -100,6 +103,9 @@ extension Scheduler {
             let outcome: AttemptOutcome
             if let unsupported = error as? UnsupportedTaskField {
                 outcome = .unrecoverable(reason: unsupported.reason)
+            } else if let resourceError = error as? ResourceError {
+                outcome = resourceError.isPermanent
+                    ? .unrecoverable(reason: resourceError.message) : .systemError(reason: "resources: \(resourceError.message)")
             } else if (error as? BackendError)?.kind == .imageUnavailable {
                 outcome = .unrecoverable(reason: message)
             } else {
@@ -107,6 +113,39 @@ extension Scheduler {
             }
             try await finish(HeldTask(task: task, attempt: current), instanceID: current.instanceID, outcome: outcome)
         }
+    }
+
+    /// Fetches the task's resources (or finds them in the cache) and holds them for it. Vast
+    /// mode keeps archives packed: the worker gets them through the worker API and unpacks them.
+    func prepareResources(of task: TaskRecord, access: WorkerAccess?) async throws -> [PreparedResource] {
+        let resources = task.spec.resources
+        guard !resources.isEmpty else { return [] }
+        guard let provider = self.resources else {
+            throw UnsupportedTaskField(reason: "this agent has no resource cache; remove `resources` or fetch the files in the task's command")
+        }
+        if !backend.mountsTaskFolder {
+            guard access != nil else {
+                throw UnsupportedTaskField(
+                    reason: "its resources reach a rented host only through the worker API: set server.public_url in the agent's config")
+            }
+            if let folder = resources.first(where: { $0.source.isS3Prefix }) {
+                throw UnsupportedTaskField(
+                    reason: "\(folder.url) is an S3 prefix (a folder); in vast mode a resource must be one file (pack it as a .tar.zst)")
+            }
+            if let model = resources.first(where: { $0.model && $0.unpack && $0.source.archiveFormat != .tarZstd }) {
+                throw UnsupportedTaskField(
+                    reason: "the model \(Self.shown(model.url)) is unpacked by the worker in vast mode, which unpacks only .tar.zst archives")
+            }
+        }
+        let optedOut = task.spec.cache == false || task.spec.env["ERGON_DISABLE_MODEL_CACHE"]?.lowercased() == "true"
+        return try await provider.acquire(
+            resources, taskID: task.id, useCache: !optedOut, keepArchives: !backend.mountsTaskFolder,
+            privateDirectory: workspace.path(of: task.id) + ".resources")
+    }
+
+    /// A resource URL for logs: without its query, which may hold a signature.
+    static func shown(_ url: String) -> String {
+        url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
     }
 
     /// A fresh worker token for the attempt, its hash recorded in the queue, valid until the
@@ -231,6 +270,8 @@ extension Scheduler {
         if let instanceID {
             try await backend.destroy(instanceID: instanceID)
         }
+        // Nothing uses the task's resources any more: the cache may evict them.
+        if !held.task.spec.resources.isEmpty { await resources?.release(taskID: held.task.id) }
         // Every byte is in the spool and the instance is gone. The log is put on the backlog
         // before the task is recorded as ended, so an unreachable store delays only the log:
         // the backlog (and the next start, if the agent stops first) sends the rest.

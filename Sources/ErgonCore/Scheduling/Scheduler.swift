@@ -15,6 +15,8 @@ public actor Scheduler: Service {
     let workspace: TaskWorkspace
     /// Where tasks' artifacts are kept.
     let artifacts: any ArtifactStore
+    /// Fetches and holds tasks' resources; nil: tasks with resources are refused.
+    let resources: (any ResourceProvider)?
     /// `ARKINDEX_API_URL` for tasks when the agent serves the worker API; nil: none.
     let workerAPIURL: String?
     let wakeupFile: WakeupFile
@@ -57,7 +59,7 @@ public actor Scheduler: Service {
     /// A scheduler for `config`, with the GPUs already resolved (docker mode).
     public init(
         config: ErgonConfig, queue: any TaskQueue, backend: any Backend, logStore: any LogStore,
-        artifactStore: (any ArtifactStore)? = nil, gpus: [String], logger: Logger,
+        artifactStore: (any ArtifactStore)? = nil, resources: (any ResourceProvider)? = nil, gpus: [String], logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         if let artifactStore {
@@ -67,6 +69,7 @@ public actor Scheduler: Service {
         } else {
             preconditionFailure("an s3:// artifact store is opened by the caller and passed in")
         }
+        self.resources = resources
         self.workerAPIURL = config.server.listen == nil ? nil : config.server.workerAPIURL
         self.agentID = config.agentID
         self.queue = queue
@@ -99,6 +102,7 @@ public actor Scheduler: Service {
 
     public func run() async throws {
         try await backend.prepare()
+        await releaseStaleResourceHolds()
         logger.info("agent \(agentID) started", metadata: ["backend": "\(backend.name)"])
         // Before the first tick reads the queue: a submit after this point wakes the loop.
         let baseline = wakeupFile.stamp()
@@ -133,6 +137,20 @@ public actor Scheduler: Service {
             sources.cancelAll()
         }
         logger.info("agent \(agentID) stopped; running instances stay up and are re-adopted at the next start")
+    }
+
+    /// Ends the resource holds of tasks this agent no longer runs (they ended while it was
+    /// stopped), so the cache can evict what they used.
+    func releaseStaleResourceHolds() async {
+        guard let resources else { return }
+        do {
+            let live = Set(try await queue.heldTasks(agentID: agentID).map(\.task.id))
+            for taskID in await resources.holders() where !live.contains(taskID) {
+                await resources.release(taskID: taskID)
+            }
+        } catch {
+            logger.warning("could not check the cache's holds against the queue: \(error)")
+        }
     }
 
     /// Runs one tick's reconciliation and returns the actions to start, each marked busy.

@@ -122,6 +122,9 @@ extension WorkflowLoader {
             if resource.target == "/data" || resource.target == "/" {
                 throw item.fault(.invalidValue, "a resource cannot be mounted at \(resource.target) (pick a folder such as /models/name)")
             }
+            if resource.target.contains(":") || resource.target.contains(",") {
+                throw item.fault(.invalidValue, "the target \"\(resource.target)\" holds \":\" or \",\", which a container mount cannot take")
+            }
             if resources.contains(where: { $0.target == resource.target }) {
                 throw item.fault(.invalidValue, "two resources are mounted at \"\(resource.target)\"")
             }
