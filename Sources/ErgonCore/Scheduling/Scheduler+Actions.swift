@@ -54,7 +54,9 @@ extension Scheduler {
                 if placed > 0 { logger.info("placed \(placed) parent artifact(s) in /data of \(task.spec.slug)") }
             }
             let access = try await workerAccess(for: held)
+            let fetchStarted = ContinuousClock.now
             let prepared = try await prepareResources(of: task, access: access)
+            let fetchTime = ContinuousClock.now - fetchStarted
             var draft = LaunchRequest(
                 task: task, attempt: attempt.number,
                 label: InstanceLabel(agentID: agentID, taskID: task.id, attempt: attempt.number), gpu: gpu,
@@ -66,6 +68,7 @@ extension Scheduler {
                 for resource in prepared {
                     attempt = try note(attempt, "resource \(resource.index) (\(resource.resource.type) \(Self.shown(resource.resource.url))) ready: \(ByteSizeParser.format(resource.size))\(resource.cached ? "" : ", not cached")")
                 }
+                attempt = try note(attempt, String(format: "resources ready in %.3f s", fetchTime.seconds))
                 try await queue.updateAttempt(attempt)
             }
             let ordered = attempt
