@@ -126,6 +126,7 @@ let package = Package(
             name: "ErgonTestSupport",
             dependencies: [
                 "ErgonCore", "ErgonVast", "VastSimulator",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -157,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "ErgonServerTests",
             dependencies: [
-                "ErgonServer", "ErgonCore",
+                "ErgonServer", "ErgonCore", "ErgonTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

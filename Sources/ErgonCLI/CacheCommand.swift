@@ -36,7 +36,7 @@ struct CacheCommand: AsyncParsableCommand {
                         [
                             String(entry.key.prefix(12)), entry.source.kind.rawValue + (entry.isFolder ? " (folder)" : ""),
                             ByteSizeParser.format(entry.size), TaskTable.time(entry.lastUsed), entry.pinned ? "yes" : "no",
-                            entry.inUse.isEmpty ? "no" : "\(entry.inUse.count) task(s)", Self.shown(entry.source.url),
+                            entry.inUse.isEmpty ? "no" : "\(entry.inUse.count) task(s)", entry.source.shownURL,
                         ]
                     }))
             }
@@ -49,10 +49,6 @@ struct CacheCommand: AsyncParsableCommand {
                         [image, entry.pulledByAgent ? "yes" : "no", TaskTable.time(entry.lastUsed), entry.pinned ? "yes" : "no"]
                     }))
             }
-        }
-
-        static func shown(_ url: String) -> String {
-            url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
         }
     }
 
@@ -67,7 +63,7 @@ struct CacheCommand: AsyncParsableCommand {
             let config = try options.load()
             let report = try await config.withResourceCache { await $0.prune(all: all) }
             for removal in report.removed {
-                print("removed \(removal.source.kind.rawValue) \(List.shown(removal.source.url)) (\(ByteSizeParser.format(removal.size)), \(removal.reason.rawValue))")
+                print("removed \(removal.source.kind.rawValue) \(removal.source.shownURL) (\(ByteSizeParser.format(removal.size)), \(removal.reason.rawValue))")
             }
             if !report.leftovers.isEmpty { print("removed \(report.leftovers.count) unfinished download(s)") }
             print("resources: \(report.removed.count) removed, \(ByteSizeParser.format(report.bytesFreed)) freed")
@@ -113,7 +109,7 @@ struct CacheListJSON: Encodable {
         maxSize = config.cache.maxSize
         resources = entries.map {
             Entry(
-                key: $0.key, type: $0.source.kind.rawValue, url: CacheCommand.List.shown($0.source.url), size: $0.size,
+                key: $0.key, type: $0.source.kind.rawValue, url: $0.source.shownURL, size: $0.size,
                 lastUsed: $0.lastUsed, created: $0.created, pinned: $0.pinned,
                 inUse: $0.inUse.map { $0.uuidString.lowercased() }.sorted(), folder: $0.isFolder, sha256: $0.sha256)
         }

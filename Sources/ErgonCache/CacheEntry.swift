@@ -61,11 +61,6 @@ public struct CacheEntryInfo: Equatable, Sendable {
 }
 
 extension ResourceSource {
-    /// The URL for messages and logs: without its query, which may hold a signature.
-    var shownURL: String {
-        url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
-    }
-
     /// What a worker is told the content is: the archive's type for an archive kept packed,
     /// else what the source declared.
     func contentType(declared: String?, isFolder: Bool) -> String {

@@ -109,9 +109,9 @@ public struct HTTPResourceFetcher: ResourceFetcher {
             return Target(url: url, authorization: token.map { "Bearer \($0)" }, name: "HF \(source.url)", isHuggingFace: true)
         case .http:
             guard Self.isHTTP(source.url) else {
-                throw ResourceError(.unavailable, "HTTP \(Self.shown(source.url)): not an http:// or https:// URL with a host")
+                throw ResourceError(.unavailable, "HTTP \(ResourceSource.redacted(source.url)): not an http:// or https:// URL with a host")
             }
-            return Target(url: source.url, authorization: nil, name: "HTTP \(Self.shown(source.url))", isHuggingFace: false)
+            return Target(url: source.url, authorization: nil, name: "HTTP \(ResourceSource.redacted(source.url))", isHuggingFace: false)
         case .s3:
             throw ResourceError(.unavailable, "\(source): an S3 resource, not an HTTP one")
         }
@@ -134,16 +134,16 @@ public struct HTTPResourceFetcher: ResourceFetcher {
                 let next = URL(string: location, relativeTo: URL(string: url))?.absoluteURL, Self.isHTTP(next.absoluteString)
             else {
                 throw ResourceError(
-                    .fetchFailed, "\(target.name): HTTP \(response.status.code) from \(Self.shown(url)) redirects to no http(s) URL")
+                    .fetchFailed, "\(target.name): HTTP \(response.status.code) from \(ResourceSource.redacted(url)) redirects to no http(s) URL")
             }
             _ = try? await response.body.collect(upTo: 64 << 10)  // lets the connection be reused
             if authorization != nil, Self.origin(of: next) != URL(string: url).flatMap(Self.origin) {
                 authorization = nil  // the token is for Hugging Face, not for its CDN
             }
-            logger.debug("\(target.name): redirected to \(Self.shown(next.absoluteString))")
+            logger.debug("\(target.name): redirected to \(ResourceSource.redacted(next.absoluteString))")
             url = next.absoluteString
         }
-        throw ResourceError(.fetchFailed, "\(target.name): more than \(Self.maximumRedirects) redirects, the last to \(Self.shown(url))")
+        throw ResourceError(.fetchFailed, "\(target.name): more than \(Self.maximumRedirects) redirects, the last to \(ResourceSource.redacted(url))")
     }
 
     /// Sends one request; a failure without an answer is `.fetchFailed`.
@@ -156,13 +156,13 @@ public struct HTTPResourceFetcher: ResourceFetcher {
             throw CancellationError()
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            throw ResourceError(.fetchFailed, "\(target.name): \(Self.shown(request.url)): \(TransferFailure.describe(error))")
+            throw ResourceError(.fetchFailed, "\(target.name): \(ResourceSource.redacted(request.url)): \(TransferFailure.describe(error))")
         }
     }
 
     /// The error an answer without content means.
     private func refusal(status: Int, reason: String, url: String, target: Target) -> ResourceError {
-        var message = "\(target.name): HTTP \(status) \(reason) from \(Self.shown(url))"
+        var message = "\(target.name): HTTP \(status) \(reason) from \(ResourceSource.redacted(url))"
         let permanent: Bool
         switch status {
         case 401, 403:
@@ -197,17 +197,5 @@ public struct HTTPResourceFetcher: ResourceFetcher {
     static func origin(of url: URL) -> String? {
         guard let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else { return nil }
         return "\(scheme)://\(host):\(url.port ?? (scheme == "https" ? 443 : 80))"
-    }
-
-    /// A URL as messages show it: without credentials, query or fragment (a pre-signed URL's
-    /// query is a credential).
-    static func shown(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return url }
-        let hadQuery = components.query != nil
-        components.user = nil
-        components.password = nil
-        components.query = nil
-        components.fragment = nil
-        return (components.string ?? url) + (hadQuery ? "?…" : "")
     }
 }

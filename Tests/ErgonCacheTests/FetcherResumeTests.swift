@@ -61,8 +61,8 @@ struct FetcherResumeTests {
     }
 
     @Test func urlsInMessagesLoseTheirQuery() {
-        #expect(HTTPResourceFetcher.shown("https://user:pw@cdn.example/a.bin?X-Amz-Signature=abc#f") == "https://cdn.example/a.bin?…")
-        #expect(HTTPResourceFetcher.shown("http://127.0.0.1:8/a.bin") == "http://127.0.0.1:8/a.bin")
+        #expect(ResourceSource.redacted("https://user:pw@cdn.example/a.bin?X-Amz-Signature=abc#f") == "https://cdn.example/a.bin?…")
+        #expect(ResourceSource.redacted("http://127.0.0.1:8/a.bin") == "http://127.0.0.1:8/a.bin")
     }
 
     @Test("without s3 settings an S3 resource is .unavailable and says what is missing")

@@ -192,9 +192,13 @@ import Testing
 
                 // The retry holds the key's lock while the server keeps it waiting; an operator's
                 // prune (another instance, as in another process) must leave its files alone.
-                server.delayAnswers(by: .milliseconds(800))
+                server.delayAnswers(by: .seconds(2))
                 async let retried = acquire(cache, [resource(server.url("big.bin"))])
-                try await Task.sleep(for: .milliseconds(300))
+                // Once the server has the retry's request, the retry holds the lock.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while server.requests("big.bin") < 2, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 let operatorPrune = await makeCache(directory).prune(all: true)
                 #expect(operatorPrune.leftovers.isEmpty && operatorPrune.removed.isEmpty)
                 #expect(Kit.list(directory + "/cache/partial").count == 1)

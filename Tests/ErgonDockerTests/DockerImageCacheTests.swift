@@ -30,7 +30,7 @@ struct ImageUsageRecordTests {
     @Test func aCorruptFileIsLoggedAndStartedAfresh() async throws {
         let directory = try DockerFixtures.temporaryDirectory()
         let path = directory + "/images.json"
-        let log = LogLines()
+        let log = LogCapture()
         for corrupt in ["{not json", #"{"version": 99, "images": {}}"#, #"{"version": 1, "images": {"a": {"lastUsed": 3}}}"#] {
             try corrupt.write(toFile: path, atomically: true, encoding: .utf8)
             let record = ImageUsageRecord(path: path, logger: log.logger())
@@ -189,7 +189,7 @@ struct DockerImageCacheTests {
     @Test func remoteFirstFallsBackToTheLocalCopyWithAWarning() async throws {
         try await DockerFixtures.withUnreachableLocalImage { image, _ in
             let record = ImageUsageRecord(path: nil)
-            let log = LogLines()
+            let log = LogCapture()
             try await DockerFixtures.withBackend(
                 settings: DockerFixtures.settings(cacheUsage: .remoteFirst), imageRecord: record, logger: log.logger()
             ) { backend, agent in
@@ -439,38 +439,6 @@ extension DockerFixtures {
         let nameStart = name.lastIndex(of: "/").map { name.index(after: $0) } ?? name.startIndex
         guard let colon = name[nameStart...].lastIndex(of: ":") else { return (name, "latest") }
         return (String(name[..<colon]), String(name[name.index(after: colon)...]))
-    }
-}
-
-/// Keeps every log line (level, message, metadata) so tests can check warnings.
-final class LogLines: Sendable {
-    private let stored = Mutex<[String]>([])
-
-    var lines: [String] { stored.withLock { $0 } }
-    var text: String { lines.joined(separator: "\n") }
-
-    /// A logger writing here, at trace level.
-    func logger() -> Logger {
-        var logger = Logger(label: "ergon-docker-tests") { _ in Handler(lines: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct Handler: LogHandler {
-        let lines: LogLines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            lines.stored.withLock { $0.append("\(event.level) \(event.message) \(fields)") }
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Crypto
 import ErgonCore
+import ErgonTestSupport
 @testable import ErgonServer
 import Foundation
 import Hummingbird

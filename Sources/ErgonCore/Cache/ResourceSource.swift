@@ -66,5 +66,22 @@ public struct ResourceSource: Codable, Hashable, Sendable, CustomStringConvertib
     /// True for an `s3://bucket/prefix/` source: every object under the prefix, as a folder.
     public var isS3Prefix: Bool { kind == .s3 && url.hasSuffix("/") }
 
-    public var description: String { "\(kind.rawValue) \(url)" }
+    /// The URL as messages and logs show it.
+    public var shownURL: String { Self.redacted(url) }
+
+    public var description: String { "\(kind.rawValue) \(shownURL)" }
+
+    /// A URL as messages show it: without credentials, query or fragment (a pre-signed URL's
+    /// query is a credential), with `?…` where a query was.
+    public static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else {
+            return url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+        }
+        let hadQuery = components.query != nil
+        components.user = nil
+        components.password = nil
+        components.query = nil
+        components.fragment = nil
+        return (components.string ?? url) + (hadQuery ? "?…" : "")
+    }
 }

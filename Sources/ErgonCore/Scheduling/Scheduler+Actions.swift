@@ -66,7 +66,7 @@ extension Scheduler {
             let request = draft
             if !prepared.isEmpty {
                 for resource in prepared {
-                    attempt = try note(attempt, "resource \(resource.index) (\(resource.resource.type) \(Self.shown(resource.resource.url))) ready: \(ByteSizeParser.format(resource.size))\(resource.cached ? "" : ", not cached")")
+                    attempt = try note(attempt, "resource \(resource.index) (\(resource.resource.type) \(ResourceSource.redacted(resource.resource.url))) ready: \(ByteSizeParser.format(resource.size))\(resource.cached ? "" : ", not cached")")
                 }
                 attempt = try note(attempt, String(format: "resources ready in %.3f s", fetchTime.seconds))
                 try await queue.updateAttempt(attempt)
@@ -137,18 +137,13 @@ extension Scheduler {
             }
             if let model = resources.first(where: { $0.model && $0.unpack && $0.source.archiveFormat != .tarZstd }) {
                 throw UnsupportedTaskField(
-                    reason: "the model \(Self.shown(model.url)) is unpacked by the worker in vast mode, which unpacks only .tar.zst archives")
+                    reason: "the model \(ResourceSource.redacted(model.url)) is unpacked by the worker in vast mode, which unpacks only .tar.zst archives")
             }
         }
         let optedOut = task.spec.cache == false || task.spec.env["ERGON_DISABLE_MODEL_CACHE"]?.lowercased() == "true"
         return try await provider.acquire(
             resources, taskID: task.id, useCache: !optedOut, keepArchives: !backend.mountsTaskFolder,
             privateDirectory: workspace.path(of: task.id) + ".resources")
-    }
-
-    /// A resource URL for logs: without its query, which may hold a signature.
-    static func shown(_ url: String) -> String {
-        url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
     }
 
     /// A fresh worker token for the attempt, its hash recorded in the queue, valid until the

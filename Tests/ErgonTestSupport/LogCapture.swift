@@ -2,18 +2,21 @@ import Foundation
 import Logging
 import Synchronization
 
-/// A log handler that keeps every line (message and metadata) so tests can check what the
-/// server logged, and what it must never log.
-final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
+/// A log handler that keeps every line (`LEVEL message key=value…`) so tests can check what
+/// was logged, and what must never be.
+public final class LogCapture: Sendable {
+    private let stored = Mutex<[String]>([])
 
-    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+    public init() {}
 
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    public var lines: [String] { stored.withLock { $0 } }
+    public var text: String { lines.joined(separator: "\n") }
+
+    func append(_ line: String) { stored.withLock { $0.append(line) } }
 
     /// A logger writing here, at trace level so nothing is filtered out.
-    func logger() -> Logger {
-        var logger = Logger(label: "ergon-server-tests") { label in Handler(capture: self) }
+    public func logger() -> Logger {
+        var logger = Logger(label: "ergon-tests") { _ in Handler(capture: self) }
         logger.logLevel = .trace
         return logger
     }
