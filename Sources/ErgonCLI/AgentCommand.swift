@@ -46,6 +46,8 @@ struct AgentCommand: AsyncParsableCommand {
                         s3.client, bucket: s3.bucket, prefix: s3.prefix, what: "artifacts.store \(config.artifactStore)",
                         config: config, logger: logger)
                 }
+                let cacheLock = try CacheDirectoryLock(config: config)
+                defer { withExtendedLifetime(cacheLock) {} }
                 try await config.withResourceCache { cache in
                     try await ConfiguredBackend.with(config, gpus: gpus, logger: logger) { backend in
                         let scheduler = Scheduler(

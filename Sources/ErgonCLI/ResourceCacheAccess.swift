@@ -21,7 +21,10 @@ extension ErgonConfig {
                 http: HTTPResourceFetcher(httpClient: http, environment: environment, logger: logger), s3: s3Fetcher)
             let cache = ResourceCache(
                 directory: cacheDirectory, maxSize: self.cache.maxSize, purgeUnusedAfter: self.cache.purgeUnusedAfter,
-                pinned: self.cache.requiredResources, fetcher: fetchers,
+                // Vast tasks take archives packed (the worker unpacks them): pin what they use.
+                pinned: mode == .vast ? self.cache.requiredResources.map { var raw = $0; raw.unpack = false; return raw }
+                    : self.cache.requiredResources,
+                fetcher: fetchers,
                 unpack: { archive, format, folder in try await ArchiveUnpacker.unpack(archive, format: format, into: folder) },
                 logger: logger)
             result = try await body(cache)

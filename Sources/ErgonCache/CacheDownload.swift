@@ -24,18 +24,25 @@ struct CacheDownload: Sendable {
     /// completed while this one waited for the lock, if any.
     @concurrent
     func fill(
-        _ key: String, source: ResourceSource, layout: CacheLayout, now: @Sendable () -> Date,
+        _ key: String, source: ResourceSource, layout: CacheLayout, now: @Sendable () -> Date, replacing: Bool,
         admit: @Sendable (Int64?) async throws -> Void, verify: @escaping @Sendable (String) async throws -> Void
     ) async throws -> CacheEntryRecord {
         try await CacheKeyLock.waiting(
             layout.lock(key),
             onWait: { logger.info("waiting for another process downloading \(source.kind.rawValue) \(source.shownURL)") }
         ) {
-            if let record = layout.readRecord(key) { return record }
+            // A stale entry stays until its replacement is verified (`run` removes it then).
+            if !replacing, let record = layout.readRecord(key) { return record }
             let placed: Placed
             do {
+                // A stale entry goes once its replacement's digest checked out, record first, so
+                // no moment shows the old record over the new content.
+                let checked: @Sendable (String) async throws -> Void = { actual in
+                    try await verify(actual)
+                    if replacing, FileManager.default.fileExists(atPath: layout.entryDirectory(key)) { try layout.removeEntry(key) }
+                }
                 placed = try await run(
-                    source, partial: layout.partial(key), destination: layout.content(key), admit: admit, verify: verify)
+                    source, partial: layout.partial(key), destination: layout.content(key), admit: admit, verify: checked)
             } catch {
                 layout.tidy(key)
                 throw error
@@ -113,7 +120,7 @@ struct CacheDownload: Sendable {
         let size = CacheLayout.diskSize(destination)
         var summary = ByteSizeParser.format(downloaded)
         if isFolder && size != downloaded { summary += " (\(ByteSizeParser.format(size)) unpacked)" }
-        let seconds = String(format: "%.1f", CachePolicy.seconds(ContinuousClock.now - started))
+        let seconds = String(format: "%.1f", (ContinuousClock.now - started).seconds)
         logger.info("downloaded \(source.kind.rawValue) \(source.shownURL): \(summary) in \(seconds) s")
         return Placed(
             size: size, sha256: sha256, contentType: source.contentType(declared: fetched.contentType, isFolder: isFolder),
@@ -140,7 +147,8 @@ struct CacheDownload: Sendable {
             try? CacheLayout.remove(staging)
             throw CancellationError()
         } catch let error as ResourceError {
-            throw error
+            // The unpacker names the cache's file; the task's reason names the resource.
+            throw ResourceError(error.kind, "\(source.shownURL): \(error.message)")
         } catch {
             throw ResourceError(.unpackFailed, "\(source.shownURL): cannot unpack the .\(format.rawValue) archive: \(error)")
         }

@@ -35,7 +35,7 @@ public struct CacheEntryInfo: Equatable, Sendable {
     public var size: Int64
     public var lastUsed: Date
     public var created: Date
-    /// Listed in `cache.required_resources`: never evicted.
+    /// Listed in `cache.required.resources`: never evicted.
     public var pinned: Bool
     /// The tasks holding it now; never evicted while not empty.
     public var inUse: Set<UUID>

@@ -13,12 +13,13 @@ extension ResourceCache {
         }.sorted { $0.lastUsed > $1.lastUsed }
     }
 
-    /// Removes the files of interrupted downloads, the entries unused for longer than
-    /// `cache.purge_unused_after`, then the least recently used ones while the cache is over
+    /// Removes the files of interrupted downloads untouched for longer than
+    /// `cache.purge_unused_after` (younger ones are kept for the next try to resume), the
+    /// entries unused for that long, then the least recently used ones while the cache is over
     /// `cache.max_size`. An entry held by a task or pinned is never removed.
     public func enforcePolicy() -> CachePolicyReport {
         var report = CachePolicyReport()
-        removeLeftovers(into: &report)
+        removeLeftovers(olderThan: now().addingTimeInterval(-policy.purgeUnusedAfter.seconds), into: &report)
         evict(policy.expired(snapshot().candidates, now: now()), reason: .unusedPastTTL, into: &report)
         let overflow = policy.evictions(snapshot().candidates, reserved: reservations.values.reduce(0, +), needed: 0)
         evict(overflow.keys, reason: .overMaxSize, into: &report)
@@ -30,12 +31,12 @@ extension ResourceCache {
     public func prune(all: Bool) -> CachePolicyReport {
         guard all else { return enforcePolicy() }
         var report = CachePolicyReport()
-        removeLeftovers(into: &report)
+        removeLeftovers(olderThan: nil, into: &report)
         evict(snapshot().candidates.filter { !$0.kept }.map(\.key), reason: .pruned, into: &report)
         return report
     }
 
-    /// Fetches the pinned resources (`cache.required_resources`) that are not cached yet, so
+    /// Fetches the pinned resources (`cache.required.resources`) that are not cached yet, so
     /// they are ready when tasks start. Returns each with its error, nil when it is ready.
     public func prewarm() async -> [(ResourceSource, (any Error)?)] {
         var outcomes: [(ResourceSource, (any Error)?)] = []
@@ -46,7 +47,7 @@ extension ResourceCache {
                 outcomes.append((source, nil))
             } catch {
                 let failure = ResourceError.translating(error, preparing: source)
-                logger.warning("cache.required_resources: \(source.shownURL) is not ready: \(failure)")
+                logger.warning("cache.required.resources: \(source.shownURL) is not ready: \(failure)")
                 outcomes.append((source, failure))
             }
         }
@@ -122,9 +123,10 @@ extension ResourceCache {
     }
 
     /// Removes what interrupted downloads left, except for keys being downloaded (here, or in
-    /// another process: their lock is taken).
-    func removeLeftovers(into report: inout CachePolicyReport) {
+    /// another process: their lock is taken) and, with `cutoff`, files modified after it.
+    func removeLeftovers(olderThan cutoff: Date?, into report: inout CachePolicyReport) {
         for (key, paths) in layout.leftovers() where flights[key] == nil {
+            if let cutoff, paths.contains(where: { Self.modified($0).map { $0 > cutoff } ?? false }) { continue }
             do {
                 let freed = try CacheKeyLock.ifFree(layout.lock(key)) { () -> [(String, Int64)] in
                     var freed: [(String, Int64)] = []
@@ -146,5 +148,10 @@ extension ResourceCache {
                 logger.warning("could not remove what a download of cache entry \(key) left: \(error)")
             }
         }
+    }
+
+    /// When the file or folder at `path` last changed.
+    static func modified(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 }

@@ -17,7 +17,7 @@ struct CachePolicy: Sendable {
 
     /// The removable entries unused for longer than `purgeUnusedAfter` at `now`.
     func expired(_ entries: [Candidate], now: Date) -> [String] {
-        let ttl = Self.seconds(purgeUnusedAfter)
+        let ttl = purgeUnusedAfter.seconds
         return entries.filter { !$0.kept && now.timeIntervalSince($0.lastUsed) > ttl }.map(\.key)
     }
 
@@ -33,10 +33,6 @@ struct CachePolicy: Sendable {
             total -= entry.size
         }
         return (keys, total <= maxSize)
-    }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
@@ -81,7 +77,7 @@ extension ResourceError {
     static func cacheFull(
         _ source: ResourceSource, size: Int64, maxSize: Int64, inUse: Int64, pinned: Int64, downloading: Int64
     ) -> ResourceError {
-        var held = "\(ByteSizeParser.format(inUse)) held by running tasks, \(ByteSizeParser.format(pinned)) pinned by cache.required_resources"
+        var held = "\(ByteSizeParser.format(inUse)) held by running tasks, \(ByteSizeParser.format(pinned)) pinned by cache.required.resources"
         if downloading > 0 { held += ", \(ByteSizeParser.format(downloading)) being downloaded" }
         return ResourceError(
             .cacheFull,

@@ -13,7 +13,7 @@ import Logging
 public actor ResourceCache: ResourceProvider {
     let layout: CacheLayout
     let policy: CachePolicy
-    /// `cache.required_resources`: fetched by ``prewarm()`` and never evicted.
+    /// `cache.required.resources`: fetched by ``prewarm()`` and never evicted.
     let pinned: [ResourceSource]
     let pinnedKeys: Set<String>
     let download: CacheDownload
@@ -124,8 +124,11 @@ public actor ResourceCache: ResourceProvider {
         // Another round only when another process removed the entry right after it was made.
         for _ in 0..<3 {
             if flights[key] == nil {
-                if let entry = try take(key, source: source, justDownloaded: downloaded, hold: hold) { return entry }
-                start(key, source: source)
+                switch try take(key, source: source, justDownloaded: downloaded, hold: hold) {
+                case .taken(let entry): return entry
+                case .missing: start(key, source: source, replacing: false)
+                case .stale: start(key, source: source, replacing: true)
+                }
             }
             expectations[key, default: []].append(source.sha256?.lowercased())
             try await join(key)
@@ -142,39 +145,50 @@ public actor ResourceCache: ResourceProvider {
     /// download's content, which another acquire expected: this task's sha256 is wrong.
     private func take(
         _ key: String, source: ResourceSource, justDownloaded: Bool, hold: (String, CacheEntryRecord) throws -> Void
-    ) throws -> CacheEntryRecord? {
-        let taken = try CacheKeyLock.ifFree(layout.lock(key)) { () -> CacheEntryRecord? in
-            guard var entry = layout.readRecord(key) else { return nil }
+    ) throws -> Taking {
+        let taken = try CacheKeyLock.ifFree(layout.lock(key)) { () -> Taking in
+            guard var entry = layout.readRecord(key) else { return .missing }
             if let expected = source.sha256?.lowercased(), let recorded = entry.sha256, recorded != expected {
                 if justDownloaded { throw ResourceError.checksumMismatch(source, expected: expected, actual: recorded) }
                 let users = layout.holdersByKey()[key] ?? []
                 guard users.isEmpty else {
                     let tasks = users.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", ")
+                    // Not the task's fault, and over once they end: another attempt may succeed.
                     throw ResourceError(
-                        .checksumMismatch,
+                        .fetchFailed,
                         "\(source.shownURL): the cached copy's sha256 is \(recorded), the task expects \(expected), and task(s) "
                             + "\(tasks) still use the cached copy; it is replaced once they end")
                 }
-                logger.info("replacing the cached \(source.shownURL): its sha256 \(recorded) is not the expected \(expected)")
-                try layout.removeEntry(key)
-                return nil
+                // Replaced only by a download that has the expected digest: a task with a wrong
+                // sha256 must not cost the others a good entry.
+                logger.info("fetching \(source.shownURL) again: the cached copy's sha256 \(recorded) is not the expected \(expected)")
+                return .stale
             }
             entry.lastUsed = now()
             try layout.writeRecord(entry, key: key)
             try hold(key, entry)
-            return entry
+            return .taken(entry)
         }
-        return taken ?? nil
+        return taken ?? .missing
+    }
+
+    /// What `take` found.
+    private enum Taking {
+        case taken(CacheEntryRecord)
+        /// No complete entry, or its lock is held elsewhere (the download waits for it).
+        case missing
+        /// An entry with another digest than the task's, which no task holds.
+        case stale
     }
 
     /// Starts the download of `key`, shared by every acquire that joins it.
-    private func start(_ key: String, source: ResourceSource) {
+    private func start(_ key: String, source: ResourceSource, replacing: Bool) {
         let download = self.download
         let layout = self.layout
         let now = self.now
         let task = Task {
             try await download.fill(
-                key, source: source, layout: layout, now: now,
+                key, source: source, layout: layout, now: now, replacing: replacing,
                 admit: { size in try await self.admit(size, for: key, source: source) },
                 verify: { actual in try await self.verify(actual, for: key, source: source) })
         }

@@ -135,7 +135,8 @@ struct TestHTTPFetcher: ResourceFetcher {
 enum CacheTestKit {
     /// A clock the test moves by hand.
     final class Clock: Sendable {
-        private let current = Mutex(Date(timeIntervalSince1970: 1_700_000_000))
+        private let current: Mutex<Date>
+        init(_ start: Date = Date(timeIntervalSince1970: 1_700_000_000)) { current = Mutex(start) }
         var now: Date { current.withLock { $0 } }
         func advance(by seconds: TimeInterval) { current.withLock { $0 += seconds } }
         var read: @Sendable () -> Date { { self.now } }

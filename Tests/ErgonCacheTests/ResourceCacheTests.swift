@@ -133,6 +133,8 @@ import Testing
                 let key = ResourceSource(kind: .http, url: server.url("weights.bin")).cacheKey
                 #expect(Kit.list(directory + "/cache/partial") == ["\(key).download"])
 
+                let kept = try #require(FileManager.default.contents(atPath: directory + "/cache/partial/\(key).download"))
+                #expect(!kept.isEmpty && kept.count < bytes.count)
                 let prepared = try await acquire(cache, [resource(server.url("weights.bin"))], task: task)
                 #expect(FileManager.default.contents(atPath: prepared[0].path) == Data(bytes))
                 #expect(server.requests("weights.bin") == 2)
@@ -142,13 +144,20 @@ import Testing
         }
     }
 
-    @Test func policyRunRemovesWhatAnInterruptedDownloadLeft() async throws {
+    @Test func policyRunKeepsAFreshInterruptedDownloadAndRemovesAnOldOne() async throws {
         try await ResourceFileServer.withRunning { server in
             try await Kit.withTemporaryDirectory { directory in
                 server.serve("weights.bin", Kit.bytes(10_000))
                 server.cutNextShort("weights.bin")
-                let cache = makeCache(directory)
+                let clock = Kit.Clock(Date())  // compared with the files' real modification times
+                let cache = makeCache(directory, clock: clock)
                 await #expect(throws: ResourceError.self) { try await acquire(cache, [resource(server.url("weights.bin"))]) }
+                // Younger than cache.purge_unused_after: kept for the next try to resume (also
+                // by the policy run at the agent's start).
+                let early = await cache.enforcePolicy()
+                #expect(early.leftovers.isEmpty)
+                #expect(Kit.list(directory + "/cache/partial").count == 1)
+                clock.advance(by: 3601)
                 let report = await cache.enforcePolicy()
                 #expect(report.leftovers.contains { $0.hasSuffix(".download") })
                 #expect(report.bytesFreed == 5_000)
@@ -246,7 +255,7 @@ import Testing
                 let held = await #expect(throws: ResourceError.self) {
                     try await acquire(cache, [resource(server.url("v.bin"), sha256: digest)])
                 }
-                #expect(held?.kind == .checksumMismatch)
+                #expect(held?.kind == .fetchFailed, "retryable: the entry is replaced once its holders end")
                 await cache.release(taskID: holder)
                 let prepared = try await acquire(cache, [resource(server.url("v.bin"), sha256: digest)])
                 #expect(FileManager.default.contents(atPath: prepared[0].path) == Data(newer))
