@@ -26,8 +26,9 @@ struct ResourceAgentTests {
         defer { server.stop() }
 
         let config = dir + "/agent.yaml"
+        let agentID = "res-\(UUID().uuidString.prefix(8).lowercased())"
         try CLITests.write("""
-            agent: {id: res-\(UUID().uuidString.prefix(8).lowercased())}
+            agent: {id: \(agentID)}
             data_dir: \(dir)/data
             scheduler: {poll_interval: 1s, max_parallel_tasks: 4}
             docker: {socket: \(DockerTestEngine.socketPath), network: none}
@@ -104,7 +105,7 @@ struct ResourceAgentTests {
         #expect(pruned.status == 0, "\(pruned.stderr)")
         #expect(pruned.stdout.contains("resources: 2 removed"), "\(pruned.stdout)")
         let after = try ErgonBinary.run(["cache", "list", "--config", config])
-        #expect(after.stdout.contains("resources in \(dir)/data/cache: 0"), "\(after.stdout)")
+        #expect(after.stdout.contains("resources in \(dir)/data/cache/\(agentID): 0"), "\(after.stdout)")
     }
 
     static func shell(_ line: String) throws {

@@ -183,7 +183,7 @@ struct VastCLITests {
             in: dir, url: sim.url, filters: "reliability>0.95", extra: "  prefer_warm_hosts_within: \(margin)%")
         // What the agent writes once an instance of the image ran on that machine.
         let image = "ghcr.io/org/worker:2"
-        await WarmHosts(path: WarmHosts.path(cacheDirectory: dir + "/data/cache"))
+        await WarmHosts(path: WarmHosts.path(cacheDirectory: dir + "/data/cache/vast-cli"))
             .record([(image: image, machine: warmMachine)], at: Date().addingTimeInterval(-7200))
 
         let explained = try ErgonBinary.run(["offers", "--config", config, "--explain", "--image", image])

@@ -13,7 +13,7 @@ struct CacheConfigTests {
 
     @Test func defaultsAndEveryKey() throws {
         let defaults = try Self.parse("")
-        #expect(defaults.cacheDirectory == defaults.dataDir + "/cache")
+        #expect(defaults.cacheDirectory == defaults.dataDir + "/cache/box")
         #expect(defaults.cache.maxSize == 100 * 1_073_741_824)
         #expect(defaults.cache.purgeUnusedAfter == .seconds(86_400))
         #expect(defaults.docker.cacheUsage == .cacheFirst)

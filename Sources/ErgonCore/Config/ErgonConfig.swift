@@ -109,7 +109,7 @@ public struct ErgonConfig: Equatable, Sendable {
 
     /// The resource and image cache (`cache`).
     public struct Cache: Equatable, Sendable {
-        /// Where resources are kept; nil: `<data_dir>/cache`.
+        /// Where resources are kept; nil: `<data_dir>/cache/<agent id>`.
         public var directory: String?
         /// Entries and images unused for this long are removed.
         public var purgeUnusedAfter: Duration = .seconds(24 * 3600)
@@ -282,8 +282,9 @@ public struct ErgonConfig: Equatable, Sendable {
     public var spoolDirectory: String { dataDir + "/spool" }
     /// The directory holding each task's `/data` tree (docker mode).
     public var workDirectory: String { dataDir + "/work" }
-    /// Where cached resources live (`cache.dir`).
-    public var cacheDirectory: String { cache.directory ?? dataDir + "/cache" }
+    /// Where cached resources live (`cache.dir`): by default one folder per agent id, since
+    /// agents may share a data_dir but each needs its own cache (see `CacheDirectoryLock`).
+    public var cacheDirectory: String { cache.directory ?? dataDir + "/cache/" + agentID }
     /// The file a submit or cancel touches to wake a running agent.
     public var wakeupFile: String { dataDir + "/wakeup" }
 }
