@@ -113,7 +113,8 @@ struct AgentEndToEndTests {
         let tasks = try await agent.submit("w", [
             TaskSpec(slug: "slow", image: image, command: .shell("echo started; sleep 60"), timeoutSeconds: 1.5)
         ])
-        let slow = try await agent.waitEnded(tasks["slow"]!.id, timeout: .seconds(30))
+        // Generous: under a loaded engine, stopping the container can take a while.
+        let slow = try await agent.waitEnded(tasks["slow"]!.id, timeout: .seconds(60))
         #expect(slow.state == .error)
         #expect(slow.reason?.contains("timed out after") == true)
         #expect(slow.attempt == 1)
