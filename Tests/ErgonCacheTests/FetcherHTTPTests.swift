@@ -255,8 +255,9 @@ struct FetcherHTTPTests {
             #expect(fetched.bytes == Int64(FetcherTestServer.bigSize))
             let size = try FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int
             #expect(size == FetcherTestServer.bigSize)
-            // Holding the body would add 512 MiB; streaming adds buffers only.
-            #expect(peak.value - before < 128 << 20, "resident set grew by \((peak.value - before) >> 20) MiB")
+            // Holding the body would add 512 MiB; streaming adds buffers only (more of them when
+            // the disk lags on a loaded machine, as beside the S3 suites).
+            #expect(peak.value - before < 192 << 20, "resident set grew by \((peak.value - before) >> 20) MiB")
         }
     }
 }
