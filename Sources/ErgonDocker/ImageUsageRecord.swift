@@ -73,7 +73,7 @@ public actor ImageUsageRecord {
     /// The one spelling of an image in the record: `ubuntu`, `ubuntu:latest` and
     /// `docker.io/library/ubuntu:latest` are the same image. Unparsable names stay as written.
     public static func key(_ image: String) -> String {
-        (try? ImageReference(parsing: image))?.description ?? image
+        ImageReference.canonical(image)
     }
 
     /// Every entry, by ``key(_:)``.
@@ -128,8 +128,7 @@ public actor ImageUsageRecord {
         _ entries: [String: Entry], olderThan ttl: Duration, now: Date, required: [String]
     ) -> [String] {
         let required = Set(required.map(key))
-        let (seconds, attoseconds) = ttl.components
-        let cutoff = now.addingTimeInterval(-(Double(seconds) + Double(attoseconds) / 1e18))
+        let cutoff = now.addingTimeInterval(-ttl.seconds)
         return entries.filter { key, entry in
             entry.pulledByAgent && !entry.pinned && !required.contains(key) && entry.lastUsed < cutoff
         }.keys.sorted()

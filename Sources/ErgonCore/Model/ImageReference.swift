@@ -116,3 +116,11 @@ public struct ImageReferenceError: Error, Equatable, Sendable, CustomStringConve
     public init(message: String) { self.message = message }
     public var description: String { message }
 }
+
+extension ImageReference {
+    /// The one spelling of `image`: `ubuntu`, `ubuntu:latest` and `docker.io/library/ubuntu:latest`
+    /// are the same image. Unparsable names stay as written.
+    public static func canonical(_ image: String) -> String {
+        (try? ImageReference(parsing: image))?.description ?? image
+    }
+}

@@ -43,7 +43,7 @@ public actor WarmHosts {
 
     /// One spelling per image, so `ubuntu` and `docker.io/library/ubuntu:latest` share machines.
     static func key(_ image: String) -> String {
-        (try? ImageReference(parsing: image))?.description ?? image
+        ImageReference.canonical(image)
     }
 
     /// The machines that ran `image` within ``retention``, with when each last did.
