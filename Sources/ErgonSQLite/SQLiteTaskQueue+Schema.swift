@@ -73,6 +73,17 @@ extension SQLiteTaskQueue {
                     CREATE INDEX worker_tokens_by_task ON worker_tokens (task_id, attempt);
                     """)
         }
+        migrator.registerMigration("v3-agents") { db in
+            // Agents sharing the queue, with their leases; see `Takeover`.
+            try db.execute(
+                sql: """
+                    CREATE TABLE agents (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        record TEXT NOT NULL,
+                        lease_expires_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 

@@ -156,49 +156,75 @@ public final class SQLiteTaskQueue: TaskQueue {
     /// Atomically moves a pending task to `running` for this agent and opens its next attempt;
     /// nil when the task is no longer pending (another agent or process got it first).
     public func claim(taskID: UUID, agentID: String, gpu: String?, at now: Date) async throws -> HeldTask? {
+        try await pool.write { db in try Self.claim(db, try Self.requireTask(db, taskID), agentID: agentID, gpu: gpu, at: now) }
+    }
+
+    /// Claims the first pending task of the kind asked for; the write lock makes it exclusive.
+    public func claimNext(agentID: String, needingGPU: Bool?, gpu: String?, at now: Date) async throws -> HeldTask? {
         try await pool.write { db in
-            guard let held = try WorkflowEdit.claim(try Self.requireTask(db, taskID), agentID: agentID, gpu: gpu, at: now)
+            var condition = "state = ?"
+            var arguments: StatementArguments = [TaskState.pending.rawValue]
+            if let needingGPU {
+                condition += " AND coalesce(json_extract(spec, '$.gpu'), 0) = ?"
+                arguments += [needingGPU ? 1 : 0]
+            }
+            guard let next = try Self.fetchTasks(db, where: condition, arguments, suffix: "ORDER BY priority DESC, seq LIMIT 1").first
             else { return nil }
-            // The write lock is held since BEGIN IMMEDIATE; the state guard keeps the claim
-            // exclusive even so, and the changed-row count tells who won.
-            try db.execute(
-                sql: """
-                    UPDATE tasks SET state = ?, attempt = ?, agent_id = ?, reason = ?, updated_at = ?
-                    WHERE id = ? AND state = ?
-                    """,
-                arguments: [
-                    held.task.state.rawValue, held.task.attempt, held.task.agentID, held.task.reason,
-                    Self.seconds(held.task.updatedAt), Self.text(taskID), TaskState.pending.rawValue,
-                ])
-            guard db.changesCount == 1 else { return nil }
-            try Self.insert(held.attempt, db)
-            return held
+            return try Self.claim(db, next, agentID: agentID, gpu: gpu, at: now)
         }
     }
 
-    /// Saves every field of an existing attempt.
+    /// `claim` inside an open write transaction.
+    static func claim(_ db: Database, _ task: TaskRecord, agentID: String, gpu: String?, at now: Date) throws -> HeldTask? {
+        guard let held = try WorkflowEdit.claim(task, agentID: agentID, gpu: gpu, at: now) else { return nil }
+        // The write lock is held since BEGIN IMMEDIATE; the state guard keeps the claim
+        // exclusive even so, and the changed-row count tells who won.
+        try db.execute(
+            sql: """
+                UPDATE tasks SET state = ?, attempt = ?, agent_id = ?, reason = ?, updated_at = ?
+                WHERE id = ? AND state = ?
+                """,
+            arguments: [
+                held.task.state.rawValue, held.task.attempt, held.task.agentID, held.task.reason,
+                Self.seconds(held.task.updatedAt), Self.text(task.id), TaskState.pending.rawValue,
+            ])
+        guard db.changesCount == 1 else { return nil }
+        try Self.insert(held.attempt, db)
+        return held
+    }
+
+    /// Saves every field of an existing attempt, if it is still `attempt.agentID`'s.
     public func updateAttempt(_ attempt: AttemptRecord) async throws {
         try await pool.write { db in
-            guard try Self.update(attempt, db) else {
+            guard let stored = try Self.fetchAttempt(db, taskID: attempt.taskID, number: attempt.number) else {
                 throw QueueError(.notFound, "task \(Self.text(attempt.taskID)) has no attempt \(attempt.number)")
             }
+            try AttemptFence.check(stored: stored, incoming: attempt)
+            _ = try Self.update(attempt, db)
         }
     }
 
     /// Ends the current attempt and moves the task and its descendants, in one transaction.
     public func finishAttempt(
-        taskID: UUID, attempt: Int, outcome: AttemptOutcome, at now: Date
+        taskID: UUID, attempt: Int, outcome: AttemptOutcome, heldBy agentID: String?, at now: Date
     ) async throws -> TaskRecord {
         try await pool.write { db in
-            let task = try Self.requireTask(db, taskID)
-            var edit = WorkflowEdit(tasks: try Self.fetchTasks(db, where: "workflow_id = ?", [Self.text(task.workflowID)]))
-            let current = try Self.fetchAttempt(db, taskID: taskID, number: attempt)
-            let finished = try edit.finishAttempt(
-                taskID: taskID, number: attempt, current: current, outcome: outcome, at: now)
-            _ = try Self.update(finished.attempt, db)
-            for changed in edit.changed { try Self.update(changed, db) }
-            return finished.task
+            try Self.finish(db, taskID: taskID, attempt: attempt, outcome: outcome, heldBy: agentID, at: now)
         }
+    }
+
+    /// `finishAttempt` inside an open write transaction.
+    static func finish(
+        _ db: Database, taskID: UUID, attempt: Int, outcome: AttemptOutcome, heldBy agentID: String?, at now: Date
+    ) throws -> TaskRecord {
+        let task = try Self.requireTask(db, taskID)
+        var edit = WorkflowEdit(tasks: try Self.fetchTasks(db, where: "workflow_id = ?", [Self.text(task.workflowID)]))
+        let current = try Self.fetchAttempt(db, taskID: taskID, number: attempt)
+        if let agentID, let current { try AttemptFence.check(stored: current, writer: agentID) }
+        let finished = try edit.finishAttempt(taskID: taskID, number: attempt, current: current, outcome: outcome, at: now)
+        _ = try Self.update(finished.attempt, db)
+        for changed in edit.changed { try Self.update(changed, db) }
+        return finished.task
     }
 
     /// Workflows whose tasks all ended and whose volumes are not removed yet, oldest first.
@@ -228,6 +254,74 @@ public final class SQLiteTaskQueue: TaskQueue {
                 throw QueueError(.notFound, "no workflow with id \(Self.text(workflowID))")
             }
         }
+    }
+
+    // MARK: many agents
+
+    /// Registers the agent or renews its lease; returns the record as it was.
+    public func heartbeat(_ agent: AgentRecord) async throws -> AgentRecord? {
+        try await pool.write { db in
+            let before = try Self.fetchAgent(db, agent.id)
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO agents (id, record, lease_expires_at) VALUES (?, ?, ?)",
+                arguments: [agent.id, try Self.json(agent), Self.seconds(agent.leaseExpiresAt)])
+            return before
+        }
+    }
+
+    /// Every agent the queue knows, by id.
+    public func agents() async throws -> [AgentRecord] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM agents ORDER BY id").map { try Self.decode(AgentRecord.self, $0) }
+        }
+    }
+
+    /// The tasks every agent holds, with their current attempt.
+    public func heldTasks() async throws -> [HeldTask] {
+        try await pool.read { db in
+            let tasks = try Self.fetchTasks(
+                db, where: "agent_id IS NOT NULL AND state IN (?, ?)", [TaskState.running.rawValue, TaskState.stopping.rawValue])
+            return try tasks.compactMap { task in
+                try Self.fetchAttempt(db, taskID: task.id, number: task.attempt).map { HeldTask(task: task, attempt: $0) }
+            }
+        }
+    }
+
+    /// Moves a task of an agent whose lease ended to `to`, in one transaction.
+    public func adopt(taskID: UUID, from: String, to: String, expiredBefore: Date, at now: Date) async throws -> HeldTask? {
+        try await pool.write { db in
+            guard WorkflowEdit.leaseEnded(try Self.fetchAgent(db, from), before: expiredBefore) else { return nil }
+            let task = try Self.requireTask(db, taskID)
+            let current = try Self.fetchAttempt(db, taskID: taskID, number: task.attempt)
+            guard let held = WorkflowEdit.adoption(task, current: current, from: from, to: to, at: now) else { return nil }
+            try Self.update(held.task, db)
+            _ = try Self.update(held.attempt, db)
+            return held
+        }
+    }
+
+    /// Ends the current attempt of a task of an agent whose lease ended, in one transaction.
+    public func abandon(
+        taskID: UUID, attempt: Int, from: String, expiredBefore: Date, outcome: AttemptOutcome, at now: Date
+    ) async throws -> TaskRecord? {
+        let ended = try await pool.write { db -> TaskRecord? in
+            guard WorkflowEdit.leaseEnded(try Self.fetchAgent(db, from), before: expiredBefore) else { return nil }
+            let task = try Self.requireTask(db, taskID)
+            guard task.agentID == from, task.attempt == attempt, task.state == .running || task.state == .stopping else {
+                return nil
+            }
+            return try Self.finish(db, taskID: taskID, attempt: attempt, outcome: outcome, heldBy: from, at: now)
+        }
+        if ended != nil { wakeUp() }
+        return ended
+    }
+
+    /// Agents on this file are woken by its wake-up file, which the agent watches itself.
+    public func changes() -> AsyncStream<Void> { Self.silentChanges() }
+
+    static func fetchAgent(_ db: Database, _ id: String) throws -> AgentRecord? {
+        try String.fetchOne(db, sql: "SELECT record FROM agents WHERE id = ?", arguments: [id])
+            .map { try decode(AgentRecord.self, $0) }
     }
 
     // MARK: the user's side

@@ -37,8 +37,9 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         switch error.kind {
         case .notFound: self.init(.notFound, error.message)
         case .ambiguous, .invalidWorkflow: self.init(.badRequest, error.message)
-        case .illegalTransition: self.init(.conflict, error.message)
+        case .illegalTransition, .notHeld: self.init(.conflict, error.message)
         case .schemaTooNew: self.init(.internalServerError, error.message)
+        case .unavailable: self.init(.serviceUnavailable, error.message)
         }
     }
 }

@@ -193,6 +193,27 @@ struct ConfigLoaderTests {
             == "ergon.yaml: data_dir: cannot expand \"~\": HOME is not set to an absolute path (write an absolute path instead)")
     }
 
+    @Test func aPostgresQueueWithItsLeaseSettings() throws {
+        let config = try parse(
+            "queue:\n  url: \"postgres://ergon:${PG_PW}@db.internal:6543/work?sslmode=require\"\n  lease: 20s\n  heartbeat_every: 2s\n  docker_takeover_after: 15m",
+            environment: ["PG_PW": "s3cret"])
+        let location = PostgresLocation(host: "db.internal", port: 6543, user: "ergon", password: "s3cret", database: "work", tls: .require)
+        #expect(config.queue == .postgres(location))
+        #expect(config.leases == Takeover.Policy(lease: 20, heartbeatInterval: 2, dockerTakeoverAfter: 900))
+        #expect(config.queue.description == "postgres://ergon@db.internal:6543/work?sslmode=require")
+        #expect(!config.queue.description.contains("s3cret"))
+        // The short form, with the password from PGPASSWORD and the default leases.
+        let short = try parse("queue: postgres://ergon@db/ergon", environment: ["PGPASSWORD": "from-env"])
+        #expect(short.queue == .postgres(PostgresLocation(host: "db", user: "ergon", password: "from-env", database: "ergon")))
+        #expect(short.leases == Takeover.Policy())
+    }
+
+    @Test func aPostgresURLErrorNeverShowsThePassword() throws {
+        let error = try #require(configError("queue: \"postgres://ergon:Xyzzy-42@db\""))
+        #expect(error.keyPath == "queue")
+        #expect(!error.description.contains("Xyzzy"), "leaked: \(error.description)")
+    }
+
     @Test func relativeQueuePathResolvesAgainstTheConfigDirectory() throws {
         #expect(try parse("queue: sqlite:q/queue.sqlite").queue == .sqlite(path: "/etc/ergon/q/queue.sqlite"))
     }
@@ -293,12 +314,22 @@ struct ConfigLoaderTests {
          "ergon.yaml: vast_api.max_dph: max_dph must be a price per hour above 0, got \"0\""),
         ("vast_api:\n  api_kye: k", .unknownKey, "vast_api.api_kye",
          "ergon.yaml: vast_api.api_kye: unknown key (did you mean \"api_key\"?)"),
-        ("queue: postgres://ergon@db/ergon", .notAvailable, "queue",
-         "ergon.yaml: queue: PostgreSQL queues are not available in this build yet (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite)"),
+        ("queue: postgres://ergon@db", .invalidValue, "queue",
+         "ergon.yaml: queue: the PostgreSQL URL names no database (postgres://ergon@db/DATABASE)"),
+        ("queue: postgres://db/ergon", .invalidValue, "queue",
+         "ergon.yaml: queue: the PostgreSQL URL names no user (postgres://USER@db/DATABASE)"),
+        ("queue: \"postgres://ergon:pw@db/ergon?sslmode=always\"", .invalidValue, "queue",
+         "ergon.yaml: queue: the PostgreSQL URL has an unknown sslmode \"always\" (accepted: disable, prefer, require, verify-full)"),
+        ("queue: \"postgres://ergon@db/ergon?pool=3\"", .invalidValue, "queue",
+         "ergon.yaml: queue: the PostgreSQL URL has an unknown parameter \"pool\" (accepted: sslmode, sslrootcert)"),
+        ("queue:\n  url: postgres://ergon@db/ergon\n  lease: 10s\n  heartbeat_every: 6s", .invalidValue, "queue.heartbeat_every",
+         "ergon.yaml: queue.heartbeat_every: queue.heartbeat_every (6s) must be at most half of queue.lease (10s), so one late heartbeat does not end a lease"),
+        ("queue:\n  url: postgres://ergon@db/ergon\n  leese: 10s", .unknownKey, "queue.leese",
+         "ergon.yaml: queue.leese: unknown key (did you mean \"lease\"?)"),
         ("queue: redis://cache:6379", .invalidValue, "queue",
-         "ergon.yaml: queue: unsupported queue \"redis://cache:6379\" (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite)"),
+         "ergon.yaml: queue: unsupported queue \"redis://cache:6379\" (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite, or postgres://USER@HOST[:PORT]/DATABASE; leave queue out for <data_dir>/queue.sqlite)"),
         ("queue: \"sqlite:\"", .invalidValue, "queue",
-         "ergon.yaml: queue: sqlite: needs a file path (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite)"),
+         "ergon.yaml: queue: sqlite: needs a file path (accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite, or postgres://USER@HOST[:PORT]/DATABASE; leave queue out for <data_dir>/queue.sqlite)"),
         ("logs:\n  store: s3://bucket/logs", .missingKey, "s3.access_key_id",
          "ergon.yaml: s3.access_key_id: required by the s3:// log store (set it, e.g. access_key_id: ${AWS_ACCESS_KEY_ID}, or export AWS_ACCESS_KEY_ID)"),
         ("logs:\n  store: s3://bucket/logs\ns3: {access_key_id: AKIA1}", .missingKey, "s3.secret_access_key",

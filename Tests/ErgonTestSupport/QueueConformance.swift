@@ -43,6 +43,14 @@ public enum QueueConformance {
         /// Worker tokens: stored by hash, replaced by the next attempt's, and valid only while
         /// their attempt is the task's live one and unexpired.
         case workerTokens
+        /// Heartbeats register agents and renew their leases.
+        case agentsHeartbeat
+        /// Adoption after a lease ran out, and the fence on the former holder.
+        case adoptionFencesTheFormerHolder
+        /// A holder the queue has no record of can be taken over.
+        case unknownHolderIsTakenOver
+        /// Abandoning a dead agent's attempt retries the task.
+        case abandonRetriesTheTask
 
         /// Runs this check against fresh queues from `make`.
         public func run(_ make: TaskQueueFactory) async throws {
@@ -63,6 +71,10 @@ public enum QueueConformance {
             case .resolveTaskID: try await QueueConformance.resolveTaskID(make)
             case .cleanUp: try await QueueConformance.cleanUp(make)
             case .workerTokens: try await QueueConformance.workerTokens(make)
+            case .agentsHeartbeat: try await QueueConformance.agentsHeartbeat(make)
+            case .adoptionFencesTheFormerHolder: try await QueueConformance.adoptionFencesTheFormerHolder(make)
+            case .unknownHolderIsTakenOver: try await QueueConformance.unknownHolderIsTakenOver(make)
+            case .abandonRetriesTheTask: try await QueueConformance.abandonRetriesTheTask(make)
             }
         }
     }

@@ -10,6 +10,7 @@ public enum ConfigLoader {
     ]
 
     static let agentKeys = ["id"]
+    static let queueKeys = ["url", "lease", "heartbeat_every", "docker_takeover_after"]
     static let logsKeys = ["store", "flush_interval"]
     static let artifactsKeys = ["store"]
     static let schedulerKeys = [
@@ -97,7 +98,7 @@ public enum ConfigLoader {
         let agentID = configuredID ?? defaultAgentID(hostName: hostName)
         let mode = try readMode(fields["mode"])
         let dataDir = try fields["data_dir"].map { node throws(DocumentNode.Fault) in try paths.resolve(node) } ?? paths.defaultDataDir
-        let queue = try fields["queue"].map { node throws(DocumentNode.Fault) in try readQueue(node, paths: paths) }
+        let (queue, leases) = try readQueueSection(fields["queue"], paths: paths, environment: environment)
         let logStore = try readStore(fields["logs"], keys: logsKeys, what: "log store", paths: paths)
         let artifactStore = try readStore(fields["artifacts"], keys: artifactsKeys, what: "artifact store", paths: paths)
         let flushInterval = try readFlushInterval(fields["logs"])
@@ -127,7 +128,7 @@ public enum ConfigLoader {
                 line: fields["mode"]?.line)
         }
         return ErgonConfig(
-            source: fileName, agentID: agentID, mode: mode, dataDir: dataDir, queue: queue, logStore: logStore,
+            source: fileName, agentID: agentID, mode: mode, dataDir: dataDir, queue: queue, leases: leases, logStore: logStore,
             artifactStore: artifactStore, logFlushInterval: flushInterval, s3: s3, server: server, scheduler: scheduler,
             docker: docker, vast: vast, cache: cache)
     }
@@ -153,11 +154,42 @@ public enum ConfigLoader {
         }
     }
 
-    private static func readQueue(_ node: DocumentNode, paths: ConfigPaths) throws(DocumentNode.Fault) -> ErgonConfig.QueueLocation {
-        let value = try node.nonEmptyString("sqlite:PATH")
-        let accepted = "accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite; leave queue out for <data_dir>/queue.sqlite"
+    /// `queue`: a URL, or a mapping with `url` and the lease settings.
+    private static func readQueueSection(
+        _ node: DocumentNode?, paths: ConfigPaths, environment: [String: String]
+    ) throws(DocumentNode.Fault) -> (ErgonConfig.QueueLocation?, Takeover.Policy) {
+        var leases = Takeover.Policy()
+        guard let node else { return (nil, leases) }
+        guard node.isMapping else { return (try readQueue(node, paths: paths, environment: environment), leases) }
+        let fields = try node.fields(allowed: queueKeys)
+        let location = try fields["url"].map { url throws(DocumentNode.Fault) in
+            try readQueue(url, paths: paths, environment: environment)
+        }
+        if let lease = fields["lease"] { leases.lease = try lease.duration(positive: true).seconds }
+        if let beat = fields["heartbeat_every"] { leases.heartbeatInterval = try beat.duration(positive: true).seconds }
+        if let after = fields["docker_takeover_after"] {
+            leases.dockerTakeoverAfter = try after.duration(positive: true).seconds
+        }
+        guard leases.heartbeatInterval * 2 <= leases.lease else {
+            throw (fields["heartbeat_every"] ?? fields["lease"] ?? node).fault(
+                .invalidValue,
+                "queue.heartbeat_every (\(Reconciler.format(leases.heartbeatInterval))) must be at most half of queue.lease (\(Reconciler.format(leases.lease))), so one late heartbeat does not end a lease")
+        }
+        return (location, leases)
+    }
+
+    private static func readQueue(
+        _ node: DocumentNode, paths: ConfigPaths, environment: [String: String]
+    ) throws(DocumentNode.Fault) -> ErgonConfig.QueueLocation {
+        let value = try node.nonEmptyString("sqlite:PATH or postgres://USER@HOST/DATABASE")
+        let accepted = "accepted: sqlite:PATH, e.g. sqlite:/var/lib/ergon/queue.sqlite, or postgres://USER@HOST[:PORT]/DATABASE; leave queue out for <data_dir>/queue.sqlite"
         if value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") {
-            throw node.fault(.notAvailable, "PostgreSQL queues are not available in this build yet (\(accepted))")
+            do {
+                return .postgres(try PostgresLocation.parse(value, environment: environment))
+            } catch {
+                // The value may hold a password: the message shows the problem, not the value.
+                throw node.fault(.invalidValue, "the PostgreSQL URL \(error.problem)")
+            }
         }
         guard value.hasPrefix("sqlite:") else {
             throw node.fault(.invalidValue, "unsupported queue \(node.shown) (\(accepted))")

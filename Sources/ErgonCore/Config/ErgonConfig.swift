@@ -12,10 +12,18 @@ public struct ErgonConfig: Equatable, Sendable {
     public enum QueueLocation: Equatable, Sendable, CustomStringConvertible {
         /// An embedded SQLite file.
         case sqlite(path: String)
+        /// A PostgreSQL database shared by several agents.
+        case postgres(PostgresLocation)
         public var description: String {
             switch self {
             case .sqlite(let path): return "sqlite:\(path)"
+            case .postgres(let location): return location.description
             }
+        }
+        /// True when other machines' agents may share it.
+        public var isShared: Bool {
+            if case .postgres = self { return true }
+            return false
         }
     }
 
@@ -239,6 +247,9 @@ public struct ErgonConfig: Equatable, Sendable {
     public var mode: Mode
     public var dataDir: String
     public var queue: QueueLocation
+    /// Leases of agents sharing the queue (`queue.lease`, `queue.heartbeat_every`,
+    /// `queue.docker_takeover_after`).
+    public var leases: Takeover.Policy
     public var logStore: LogStoreLocation
     /// Where task artifacts are kept (`artifacts.store`): a local folder or S3, like logs.
     public var artifactStore: LogStoreLocation
@@ -253,7 +264,7 @@ public struct ErgonConfig: Equatable, Sendable {
 
     public init(
         source: String = "<defaults>", agentID: String, mode: Mode = .docker, dataDir: String,
-        queue: QueueLocation? = nil, logStore: LogStoreLocation? = nil, artifactStore: LogStoreLocation? = nil,
+        queue: QueueLocation? = nil, leases: Takeover.Policy = .init(), logStore: LogStoreLocation? = nil, artifactStore: LogStoreLocation? = nil,
         logFlushInterval: Duration = .seconds(5), s3: S3 = .init(), server: Server = .init(),
         scheduler: Scheduler = .init(), docker: Docker = .init(), vast: Vast = .init(), cache: Cache = .init()
     ) {
@@ -268,6 +279,7 @@ public struct ErgonConfig: Equatable, Sendable {
         self.mode = mode
         self.dataDir = dataDir
         self.queue = queue ?? .sqlite(path: dataDir + "/queue.sqlite")
+        self.leases = leases
         self.logStore = logStore ?? .file(directory: dataDir + "/logs")
         self.scheduler = scheduler
         self.docker = docker

@@ -29,6 +29,10 @@ public struct QueueError: Error, Equatable, Sendable, CustomStringConvertible {
         case illegalTransition
         case invalidWorkflow
         case schemaTooNew
+        /// The task is held by another agent now: this one's lease ran out and it was taken over.
+        case notHeld
+        /// The queue's server cannot be reached or refused us.
+        case unavailable
     }
     public var kind: Kind
     public var message: String
@@ -68,14 +72,46 @@ public protocol TaskQueue: Sendable {
     /// Atomically moves a pending task to `running` for this agent and opens attempt n+1
     /// in phase `ordering`. Returns nil when another agent got it first.
     func claim(taskID: UUID, agentID: String, gpu: String?, at now: Date) async throws -> HeldTask?
-    /// Saves an attempt's progress (phase, instance id, log positions, outcome).
+    /// Claims the first pending task in claim order that needs a GPU (`needingGPU` true), needs
+    /// none (false), or either (nil), like `claim`. Engines with row locks skip a task another
+    /// agent is claiming at this moment rather than wait for it. Nil when none is left. An agent
+    /// that lost the race for the task it chose takes the next one this way, so agents reading
+    /// the same pending list do not collide task after task.
+    func claimNext(agentID: String, needingGPU: Bool?, gpu: String?, at now: Date) async throws -> HeldTask?
+    /// Saves an attempt's progress (phase, instance id, log positions, outcome). Fenced: throws
+    /// `.notHeld` when the stored attempt belongs to another agent than `attempt.agentID` (it
+    /// was taken over), so an agent back from the dead cannot undo its successor's work.
     func updateAttempt(_ attempt: AttemptRecord) async throws
     /// Records the end of the current attempt (its instance confirmed gone) and moves the task:
     /// completed, failed, stopped, error, or back to pending for a retry. Descendants follow.
-    func finishAttempt(taskID: UUID, attempt: Int, outcome: AttemptOutcome, at now: Date) async throws -> TaskRecord
+    /// With `heldBy`, fenced like `updateAttempt`: the attempt must still be that agent's.
+    func finishAttempt(taskID: UUID, attempt: Int, outcome: AttemptOutcome, heldBy agentID: String?, at now: Date) async throws -> TaskRecord
     /// Workflows whose tasks all ended and whose backend resources are not removed yet.
     func workflowsToCleanUp() async throws -> [WorkflowRecord]
     func markCleanedUp(workflowID: UUID) async throws
+
+    // MARK: many agents
+
+    /// Registers the agent or renews its lease, and returns the record as it was before
+    /// (nil for an agent the queue did not know), so the caller can tell its lease ran out.
+    func heartbeat(_ agent: AgentRecord) async throws -> AgentRecord?
+    /// Every agent the queue knows, by id.
+    func agents() async throws -> [AgentRecord]
+    /// The tasks every agent holds (`running` or `stopping`) with their current attempt.
+    func heldTasks() async throws -> [HeldTask]
+    /// Moves a task `from` holds to `to`, with its current attempt, when `from`'s lease ended
+    /// at or before `expiredBefore` (an agent the queue has no record of counts as ended).
+    /// Nil when the task is no longer `from`'s or its lease is live again.
+    func adopt(taskID: UUID, from: String, to: String, expiredBefore: Date, at now: Date) async throws -> HeldTask?
+    /// Ends the current attempt of a task `from` holds with `outcome`, on the same conditions
+    /// as `adopt`; nil when they no longer hold.
+    func abandon(
+        taskID: UUID, attempt: Int, from: String, expiredBefore: Date, outcome: AttemptOutcome, at now: Date
+    ) async throws -> TaskRecord?
+    /// Signals when another process changed the queue so that an agent may have work (a
+    /// submit, a cancel, a retry, a task back to pending). Engines without notifications
+    /// return a stream that never yields; the agent's poll and wake-up file cover them.
+    func changes() -> AsyncStream<Void>
 
     // MARK: the user's side
 
@@ -91,4 +127,42 @@ public protocol TaskQueue: Sendable {
     func recordToken(_ grant: TokenGrant) async throws
     /// The grant recorded for a token hash, if any.
     func tokenGrant(hash: String) async throws -> TokenGrant?
+}
+
+extension TaskQueue {
+    /// Ends the current attempt without the agent fence (the user's side, tests).
+    public func finishAttempt(taskID: UUID, attempt: Int, outcome: AttemptOutcome, at now: Date) async throws -> TaskRecord {
+        try await finishAttempt(taskID: taskID, attempt: attempt, outcome: outcome, heldBy: nil, at: now)
+    }
+
+    /// A stream that never yields and ends when its consumer is cancelled.
+    public static func silentChanges() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        continuation.onTermination = { _ in _ = continuation }
+        return stream
+    }
+}
+
+/// The fence every engine applies before writing an attempt: the stored attempt must still
+/// belong to the agent that read it.
+public enum AttemptFence {
+    /// Throws `.notHeld` when `incoming` would overwrite an attempt another agent holds now,
+    /// or reopen one that ended (a takeover ended it while its old agent was away).
+    public static func check(stored: AttemptRecord, incoming: AttemptRecord) throws {
+        try check(stored: stored, writer: incoming.agentID)
+        if stored.phase == .done && incoming.phase != .done {
+            throw QueueError(
+                .notHeld,
+                "task \(stored.taskID.uuidString.lowercased()) attempt \(stored.number) has ended; agent \(incoming.agentID) cannot reopen it")
+        }
+    }
+
+    /// Throws `.notHeld` when `stored` is held by another agent than `writer`.
+    public static func check(stored: AttemptRecord, writer: String) throws {
+        guard stored.agentID == writer else {
+            throw QueueError(
+                .notHeld,
+                "task \(stored.taskID.uuidString.lowercased()) attempt \(stored.number) is held by agent \(stored.agentID) now: agent \(writer)'s lease ran out and the task was taken over")
+        }
+    }
 }

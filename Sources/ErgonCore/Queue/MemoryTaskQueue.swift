@@ -9,6 +9,7 @@ public actor MemoryTaskQueue: TaskQueue {
     private var taskIndex: [UUID: Int] = [:]
     private var attemptRecords: [UUID: [AttemptRecord]] = [:]
     private var tokenGrants: [String: TokenGrant] = [:]
+    private var agentRecords: [String: AgentRecord] = [:]
     private let wakeupFile: String?
 
     /// An empty queue; `wakeupFile`, when given, is touched by submit, cancel and retry.
@@ -113,22 +114,30 @@ public actor MemoryTaskQueue: TaskQueue {
         return held
     }
 
-    /// Saves every field of an existing attempt.
+    /// Claims the first pending task of the kind asked for.
+    public func claimNext(agentID: String, needingGPU: Bool?, gpu: String?, at now: Date) async throws -> HeldTask? {
+        guard let next = pending(limit: 1, { needingGPU == nil || $0.spec.gpu == needingGPU }).first else { return nil }
+        return try await claim(taskID: next.id, agentID: agentID, gpu: gpu, at: now)
+    }
+
+    /// Saves every field of an existing attempt, if it is still `attempt.agentID`'s.
     public func updateAttempt(_ attempt: AttemptRecord) async throws {
         guard let index = attemptRecords[attempt.taskID]?.firstIndex(where: { $0.number == attempt.number }) else {
             throw QueueError(
                 .notFound, "task \(attempt.taskID.uuidString.lowercased()) has no attempt \(attempt.number)")
         }
+        try AttemptFence.check(stored: attemptRecords[attempt.taskID]![index], incoming: attempt)
         attemptRecords[attempt.taskID]![index] = attempt
     }
 
     /// Ends the current attempt and moves the task and its descendants.
     public func finishAttempt(
-        taskID: UUID, attempt: Int, outcome: AttemptOutcome, at now: Date
+        taskID: UUID, attempt: Int, outcome: AttemptOutcome, heldBy agentID: String?, at now: Date
     ) async throws -> TaskRecord {
         let task = try storedTask(taskID)
         var edit = WorkflowEdit(tasks: workflowTasks(task.workflowID))
         let current = attemptRecords[taskID]?.first { $0.number == attempt }
+        if let agentID, let current { try AttemptFence.check(stored: current, writer: agentID) }
         let finished = try edit.finishAttempt(taskID: taskID, number: attempt, current: current, outcome: outcome, at: now)
         store(edit.changed)
         let index = attemptRecords[taskID]!.firstIndex { $0.number == attempt }!
@@ -151,6 +160,58 @@ public actor MemoryTaskQueue: TaskQueue {
         }
         workflowRecords[index].cleanedUp = true
     }
+
+    // MARK: many agents
+
+    /// Registers the agent or renews its lease; returns the record as it was.
+    public func heartbeat(_ agent: AgentRecord) async throws -> AgentRecord? {
+        defer { agentRecords[agent.id] = agent }
+        return agentRecords[agent.id]
+    }
+
+    /// Every agent the queue knows, by id.
+    public func agents() async throws -> [AgentRecord] {
+        agentRecords.values.sorted { $0.id < $1.id }
+    }
+
+    /// The tasks every agent holds, with their current attempt.
+    public func heldTasks() async throws -> [HeldTask] {
+        taskRecords.compactMap { task in
+            guard task.state == .running || task.state == .stopping, task.agentID != nil,
+                let attempt = attemptRecords[task.id]?.first(where: { $0.number == task.attempt })
+            else { return nil }
+            return HeldTask(task: task, attempt: attempt)
+        }
+    }
+
+    /// Moves a task of an agent whose lease ended to `to`.
+    public func adopt(taskID: UUID, from: String, to: String, expiredBefore: Date, at now: Date) async throws -> HeldTask? {
+        guard WorkflowEdit.leaseEnded(agentRecords[from], before: expiredBefore) else { return nil }
+        let task = try storedTask(taskID)
+        guard let index = attemptRecords[taskID]?.firstIndex(where: { $0.number == task.attempt }),
+            let held = WorkflowEdit.adoption(task, current: attemptRecords[taskID]![index], from: from, to: to, at: now)
+        else { return nil }
+        store([held.task])
+        attemptRecords[taskID]![index] = held.attempt
+        return held
+    }
+
+    /// Ends the current attempt of a task of an agent whose lease ended.
+    public func abandon(
+        taskID: UUID, attempt: Int, from: String, expiredBefore: Date, outcome: AttemptOutcome, at now: Date
+    ) async throws -> TaskRecord? {
+        guard WorkflowEdit.leaseEnded(agentRecords[from], before: expiredBefore) else { return nil }
+        let task = try storedTask(taskID)
+        guard task.agentID == from, task.attempt == attempt, task.state == .running || task.state == .stopping else {
+            return nil
+        }
+        let ended = try await finishAttempt(taskID: taskID, attempt: attempt, outcome: outcome, heldBy: from, at: now)
+        wakeUp()
+        return ended
+    }
+
+    /// In one process, the agent and the queue share the wake-up file; nothing more to say.
+    public nonisolated func changes() -> AsyncStream<Void> { Self.silentChanges() }
 
     // MARK: the user's side
 

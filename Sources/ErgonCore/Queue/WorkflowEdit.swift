@@ -49,6 +49,28 @@ public struct WorkflowEdit: Sendable {
         return HeldTask(task: task, attempt: attempt)
     }
 
+    /// The task and its current attempt as agent `to` holds them after taking them from
+    /// `from`; nil when `from` no longer holds the task (it ended, or was taken already).
+    public static func adoption(
+        _ task: TaskRecord, current: AttemptRecord?, from: String, to: String, at now: Date
+    ) -> HeldTask? {
+        guard task.state == .running || task.state == .stopping, task.agentID == from,
+            var attempt = current, attempt.number == task.attempt, attempt.agentID == from
+        else { return nil }
+        var task = task
+        task.agentID = to
+        task.updatedAt = now
+        attempt.agentID = to
+        return HeldTask(task: task, attempt: attempt)
+    }
+
+    /// True when an agent's lease counts as ended at `expiredBefore`: it has no record, or
+    /// its lease ran out at or before that time.
+    public static func leaseEnded(_ agent: AgentRecord?, before expiredBefore: Date) -> Bool {
+        guard let agent else { return true }
+        return agent.leaseExpiresAt <= expiredBefore
+    }
+
     // MARK: operations on a workflow
 
     /// Ends the task's current attempt with `outcome` and moves the task as
