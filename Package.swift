@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Domain types, the task state machine, the Backend/TaskQueue/LogStore protocols,
@@ -96,6 +98,18 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The shared task queue on PostgreSQL (postgres-nio): many agents, NOTIFY wake-ups.
+        .target(
+            name: "ErgonPostgres",
+            dependencies: [
+                "ErgonCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The agent's HTTP server: the worker API rented hosts call back (Arkindex's contract,
         // WORKER_CONTRACT.md) and the operator's task API.
         .target(
@@ -113,7 +127,7 @@ let package = Package(
         .target(
             name: "ErgonCLI",
             dependencies: [
-                "ErgonCore", "ErgonDocker", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonServer", "ErgonCache",
+                "ErgonCore", "ErgonDocker", "ErgonSQLite", "ErgonPostgres", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonServer", "ErgonCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,7 +139,7 @@ let package = Package(
         .target(
             name: "ErgonTestSupport",
             dependencies: [
-                "ErgonCore", "ErgonVast", "VastSimulator",
+                "ErgonCore", "ErgonVast", "VastSimulator", "ErgonPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -134,6 +148,7 @@ let package = Package(
         ),
         .testTarget(name: "ErgonCoreTests", dependencies: ["ErgonCore", "ErgonTestSupport"]),
         .testTarget(name: "ErgonSQLiteTests", dependencies: ["ErgonSQLite", "ErgonCore", "ErgonTestSupport"]),
+        .testTarget(name: "ErgonPostgresTests", dependencies: ["ErgonPostgres", "ErgonCore", "ErgonTestSupport"]),
         .testTarget(name: "ErgonDockerTests", dependencies: ["ErgonDocker", "ErgonCore", "ErgonTestSupport"]),
         .testTarget(
             name: "ErgonVastTests",
@@ -178,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "ErgonCLITests",
             dependencies: [
-                "ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonCache", "ErgonTestSupport",
+                "ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonCache", "ErgonPostgres", "ErgonTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
