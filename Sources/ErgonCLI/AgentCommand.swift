@@ -29,7 +29,7 @@ struct AgentCommand: AsyncParsableCommand {
         let config = try options.load()
         LogSetup.bootstrap(level: level)
         let logger = Logger(label: "ergon.agent")
-        let queue = try config.openQueue()
+        let queue = try await config.openQueue()
         var gpus: [String] = []
         if config.mode == .docker {
             do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ErgonCore
+import ErgonPostgres
 import ErgonSQLite
 import ErgonVast
 import Foundation
@@ -30,9 +31,18 @@ struct ConfigOption: ParsableArguments {
 }
 
 extension ErgonConfig {
-    /// Opens the queue this configuration names.
-    func openQueue() throws -> any TaskQueue {
+    /// Opens the queue this configuration names (PostgreSQL: connects and brings the schema
+    /// up to date).
+    func openQueue() async throws -> any TaskQueue {
         switch queue {
+        case .postgres(let location):
+            do {
+                return try await PostgresTaskQueue.open(location)
+            } catch let error as QueueError {
+                throw error.forCLI
+            } catch {
+                throw EnvironmentError("cannot open the queue \(self.queue): \(error)")
+            }
         case .sqlite(let path):
             do {
                 try FileManager.default.createDirectory(

@@ -9,7 +9,7 @@ public struct ErgonCommand: AsyncParsableCommand {
         abstract: "Run GPU tasks from a queue on the local Docker engine or on rented Vast.ai instances.",
         subcommands: [
             AgentCommand.self, SubmitCommand.self, TasksCommand.self, WorkflowsCommand.self, OffersCommand.self,
-            InstancesCommand.self, CacheCommand.self, ConfigCommand.self, VastSimCommand.self, BenchS3Command.self,
+            InstancesCommand.self, AgentsCommand.self, CacheCommand.self, ConfigCommand.self, VastSimCommand.self, BenchS3Command.self,
         ])
 
     public init() {}

@@ -6,7 +6,8 @@ import Foundation
 /// `ergon instances`: what the agent owns in its backend.
 struct InstancesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "instances", abstract: "List or destroy what this agent owns in its backend.",
+        commandName: "instances",
+        abstract: "List or destroy what this agent, and the agents sharing its queue, own in the backend.",
         subcommands: [List.self, Destroy.self])
 
     /// Runs `body` with the configured backend.
@@ -14,13 +15,25 @@ struct InstancesCommand: AsyncParsableCommand {
         try await ConfiguredBackend.with(config, body)
     }
 
-    /// Which live attempt claims each instance id.
-    static func claims(_ queue: any TaskQueue, agentID: String) async throws -> [String: HeldTask] {
-        var result: [String: HeldTask] = [:]
-        for held in try await queue.heldTasks(agentID: agentID) {
-            if let id = held.attempt.instanceID { result[id] = held }
+    /// What the queue says about the backend's instances: the live attempts of every agent
+    /// sharing it, and those agents.
+    struct Claims {
+        let held: [HeldTask]
+        let owners: Set<String>
+
+        static func read(_ queue: any TaskQueue, agentID: String) async throws -> Claims {
+            Claims(held: try await queue.heldTasks(), owners: Set(try await queue.agents().map(\.id)).union([agentID]))
         }
-        return result
+
+        /// The live attempt that claims an instance: by recorded id, else by its label.
+        func claim(_ instance: BackendInstance) -> HeldTask? {
+            held.first { $0.attempt.instanceID == instance.id }
+                ?? held.first { held in
+                    held.attempt.instanceID == nil && instance.label.map {
+                        $0.taskID == held.task.id && $0.attempt == held.attempt.number
+                    } == true
+                }
+        }
     }
 
     /// `ergon instances list`.
@@ -32,6 +45,8 @@ struct InstancesCommand: AsyncParsableCommand {
 
         struct Row: Encodable {
             let id: String
+            let agent: String?
+            let heldBy: String?
             let state: String
             let image: String?
             let taskId: String?
@@ -42,14 +57,15 @@ struct InstancesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load()
-            let queue = try config.openQueue()
-            let instances = try await InstancesCommand.withBackend(config) { try await $0.list() }
-            let claims = try await InstancesCommand.claims(queue, agentID: config.agentID)
+            let queue = try await config.openQueue()
+            let claims = try await InstancesCommand.Claims.read(queue, agentID: config.agentID)
+            let instances = try await InstancesCommand.withBackend(config) { try await $0.list(owners: claims.owners) }
             let rows = instances.map { instance in
-                Row(
-                    id: instance.id, state: instance.stateText, image: instance.image,
-                    taskId: instance.label?.taskID.uuidString.lowercased(), attempt: instance.label?.attempt,
-                    slug: claims[instance.id]?.task.spec.slug, claimed: claims[instance.id] != nil)
+                let held = claims.claim(instance)
+                return Row(
+                    id: instance.id, agent: instance.label?.agentID, heldBy: held?.task.agentID, state: instance.stateText,
+                    image: instance.image, taskId: instance.label?.taskID.uuidString.lowercased(),
+                    attempt: instance.label?.attempt, slug: held?.task.spec.slug, claimed: held != nil)
             }
             if json {
                 try printJSON(rows)
@@ -57,11 +73,11 @@ struct InstancesCommand: AsyncParsableCommand {
                 print("no instances")
             } else {
                 print(TaskTable.table(
-                    ["INSTANCE", "STATE", "TASK", "SLUG", "ATTEMPT", "IMAGE"],
+                    ["INSTANCE", "STATE", "TASK", "SLUG", "ATTEMPT", "HELD BY", "IMAGE"],
                     rows.map { row in
                         [
                             String(row.id.prefix(12)), row.state, row.taskId.map { String($0.prefix(8)) } ?? "-",
-                            row.slug ?? "(orphan)", row.attempt.map(String.init) ?? "-", row.image ?? "-",
+                            row.slug ?? "(orphan)", row.attempt.map(String.init) ?? "-", row.heldBy ?? "-", row.image ?? "-",
                         ]
                     }))
             }
@@ -79,17 +95,17 @@ struct InstancesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load()
-            let queue = try config.openQueue()
-            let claims = try await InstancesCommand.claims(queue, agentID: config.agentID)
+            let queue = try await config.openQueue()
+            let claims = try await InstancesCommand.Claims.read(queue, agentID: config.agentID)
             let (force, id) = (self.force, self.id)
             try await InstancesCommand.withBackend(config) { backend in
-                let matches = try await backend.list().filter { $0.id.hasPrefix(id) }
+                let matches = try await backend.list(owners: claims.owners).filter { $0.id.hasPrefix(id) }
                 guard matches.count == 1, let instance = matches.first else {
                     throw UserError(matches.isEmpty
-                        ? "no instance \"\(id)\" belongs to agent \(config.agentID)"
+                        ? "no instance \"\(id)\" belongs to agent \(config.agentID) or an agent sharing its queue"
                         : "\"\(id)\" matches \(matches.count) instances; give more of the id")
                 }
-                if let held = claims[instance.id], !force {
+                if let held = claims.claim(instance), !force {
                     throw UserError(
                         "instance \(instance.id.prefix(12)) runs task \(held.task.spec.slug) (attempt \(held.attempt.number)); "
                             + "use `ergon tasks cancel \(held.task.id.uuidString.lowercased().prefix(8))`, or pass --force")

@@ -35,7 +35,7 @@ struct SubmitCommand: AsyncParsableCommand {
         if config.mode == .vast, let problem = VastTaskCheck.vastModeProblems(spec).first {
             throw UserError("\(file): \(problem) (the agent runs in vast mode, \(config.source))")
         }
-        let queue = try config.openQueue()
+        let queue = try await config.openQueue()
         let (workflow, tasks) = try await mappingQueueErrors {
             try await queue.submit(spec, defaultMaxAttempts: config.scheduler.defaultMaxAttempts, at: Date())
         }

@@ -15,7 +15,7 @@ extension TasksCommand {
 
         func run() async throws {
             let config = try options.load()
-            let task = try await TaskLookup.task(id, in: try config.openQueue())
+            let task = try await TaskLookup.task(id, in: try await config.openQueue())
             let artifacts = try await mappingArtifactErrors {
                 try await config.withArtifactStore { store in try await store.list(ArtifactOwner(task)) }
             }
@@ -55,7 +55,7 @@ extension TasksCommand {
             }
             let destination = try ArtifactDestination(output ?? artifactName.value, force: force)
             let config = try options.load()
-            let task = try await TaskLookup.task(id, in: try config.openQueue())
+            let task = try await TaskLookup.task(id, in: try await config.openQueue())
             let owner = ArtifactOwner(task)
             try await mappingArtifactErrors {
                 try await config.withArtifactStore { store in

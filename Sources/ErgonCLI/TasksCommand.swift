@@ -21,7 +21,7 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load()
-            let queue = try config.openQueue()
+            let queue = try await config.openQueue()
             var filter = TaskFilter.all
             if let workflow {
                 guard let id = UUID(uuidString: workflow) else { throw UserError("--workflow: \"\(workflow)\" is not a workflow id") }
@@ -64,7 +64,7 @@ struct TasksCommand: AsyncParsableCommand {
         }
 
         private func show(config: ErgonConfig, store: any LogStore) async throws {
-            let queue = try config.openQueue()
+            let queue = try await config.openQueue()
             let (task, attempts, workflow) = try await mappingQueueErrors {
                 let id = try await queue.resolveTaskID(id)
                 guard let task = try await queue.task(id) else { throw QueueError(.notFound, "no task \(id)") }
@@ -127,7 +127,7 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.load()
-            let queue = try config.openQueue()
+            let queue = try await config.openQueue()
             let taskID = try await mappingQueueErrors { try await queue.resolveTaskID(id) }
             try await config.withLogStore { store in
                 try await printLog(taskID, queue: queue, source: LogSource(spool: LogSpool(directory: config.spoolDirectory), store: store))
@@ -208,7 +208,7 @@ struct TasksCommand: AsyncParsableCommand {
         _ text: String, options: ConfigOption, _ request: (any TaskQueue, UUID) async throws -> TaskRecord
     ) async throws -> TaskRecord {
         let config = try options.load()
-        let queue = try config.openQueue()
+        let queue = try await config.openQueue()
         return try await mappingQueueErrors { try await request(queue, try await queue.resolveTaskID(text)) }
     }
 }

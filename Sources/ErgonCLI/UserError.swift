@@ -21,7 +21,7 @@ extension QueueError {
     var forCLI: any Error {
         switch kind {
         case .notFound, .ambiguous, .illegalTransition, .invalidWorkflow: return UserError(message)
-        case .schemaTooNew: return EnvironmentError(message)
+        case .schemaTooNew, .unavailable, .notHeld: return EnvironmentError(message)
         }
     }
 }

@@ -16,7 +16,7 @@ struct WorkflowsCommand: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            let queue = try options.load().openQueue()
+            let queue = try await options.load().openQueue()
             let summaries = try await mappingQueueErrors { try await WorkflowOperations(queue: queue).summaries() }
             if json {
                 try printJSON(summaries.map(WorkflowSummaryJSON.init))
@@ -38,7 +38,7 @@ struct WorkflowsCommand: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            let queue = try options.load().openQueue()
+            let queue = try await options.load().openQueue()
             let summary = try await mappingQueueErrors {
                 try await WorkflowOperations(queue: queue).summary(try await WorkflowIDResolver(queue: queue).resolve(id))
             }
@@ -59,7 +59,7 @@ struct WorkflowsCommand: AsyncParsableCommand {
         var id: String
 
         func run() async throws {
-            let queue = try options.load().openQueue()
+            let queue = try await options.load().openQueue()
             let operations = WorkflowOperations(queue: queue)
             let (changed, summary) = try await mappingQueueErrors {
                 let workflowID = try await WorkflowIDResolver(queue: queue).resolve(id)
@@ -88,7 +88,7 @@ struct WorkflowsCommand: AsyncParsableCommand {
         var id: String
 
         func run() async throws {
-            let queue = try options.load().openQueue()
+            let queue = try await options.load().openQueue()
             let operations = WorkflowOperations(queue: queue)
             let (retried, summary) = try await mappingQueueErrors {
                 let workflowID = try await WorkflowIDResolver(queue: queue).resolve(id)

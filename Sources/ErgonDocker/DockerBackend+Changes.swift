@@ -4,14 +4,15 @@ extension DockerBackend {
     /// Longest pause between reconnections of the event stream.
     static let maximumEventBackoff: Duration = .seconds(30)
 
-    /// One signal per start, exit (`die`, `oom`) or removal of this agent's containers, read from the
+    /// One signal per start, exit (`die`, `oom`) or removal of this agent's containers (those it
+    /// adopted from another agent are seen at the next poll instead), read from the
     /// engine's event stream; reconnects with backoff when the stream drops, and signals once after
     /// every (re)connection since events may have been missed meanwhile. Ends when cancelled.
     public func changes() -> AsyncStream<Void> {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let filters = [
             "type": ["container"],
-            "label": [agentLabelFilter],
+            "label": ["\(InstanceLabel.dockerAgentKey)=\(agentID)"],
             "event": ["start", "die", "oom", "destroy"],
         ]
         let client = self.client

@@ -50,8 +50,17 @@ public struct DockerBackend: Backend {
     /// `docker`.
     public var name: String { "docker" }
 
-    /// The label filter selecting this agent's containers.
-    var agentLabelFilter: String { "\(InstanceLabel.dockerAgentKey)=\(agentID)" }
+    /// The label filter selecting every agent's containers; `list(owners:)` keeps its owners'.
+    var anyAgentLabelFilter: String { InstanceLabel.dockerAgentKey }
+
+    /// `docker:<engine id>`: agents on one engine see each other's containers.
+    public func scope() async throws -> String {
+        do {
+            return "docker:" + (try await client.info().id)
+        } catch {
+            throw backendError(error, doing: "read the engine's id")
+        }
+    }
 
     /// Pings the engine and negotiates the API version.
     public func prepare() async throws {
@@ -64,12 +73,13 @@ public struct DockerBackend: Backend {
         }
     }
 
-    /// This agent's containers, from one listing (plus an inspect for exited and created ones).
-    public func list() async throws -> [BackendInstance] {
+    /// The containers of `owners` on this engine, from one listing (plus an inspect for exited
+    /// and created ones).
+    public func list(owners: Set<String>) async throws -> [BackendInstance] {
         do {
-            let summaries = try await client.listContainers(labels: [agentLabelFilter])
+            let summaries = try await client.listContainers(labels: [anyAgentLabelFilter])
             var instances: [BackendInstance] = []
-            for summary in summaries {
+            for summary in summaries where owners.contains(summary.labels?[InstanceLabel.dockerAgentKey] ?? "") {
                 var details: DockerAPI.ContainerInspect?
                 if Self.needsInspect(state: summary.state) {
                     details = try await client.inspectContainer(summary.id)

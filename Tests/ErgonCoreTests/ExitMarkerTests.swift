@@ -21,6 +21,17 @@ struct ExitMarkerTests {
         #expect(status("\(prefix)4") == 4)
     }
 
+    @Test func readsTheMarkerOfTheAgentThatLaunchedAnAdoptedAttempt() {
+        // Agent b-2 took the attempt over from a1, whose wrapper printed the marker.
+        let adopter = InstanceLabel(agentID: "b-2", taskID: Self.label.taskID, attempt: 2)
+        #expect(status("out\n\(ExitMarker.prefix(label: Self.label))5\n", label: adopter) == 5)
+        // Not a marker: no tag, or no agent id, before the task.
+        let tail = ":\(Self.label.taskID.uuidString.lowercased()):2 status=0\n"
+        #expect(status("##ergon-exit## ergon:\(tail)", label: adopter) == nil)
+        #expect(status("echo ergon:a1\(tail)", label: adopter) == nil)
+        #expect(status("##ergon-exit## ergon:a b\(tail)", label: adopter) == nil)
+    }
+
     @Test func ignoresMarkersOfOtherAttemptsAndBrokenOnes() {
         let other = InstanceLabel(agentID: "a1", taskID: Self.label.taskID, attempt: 1)
         #expect(status("\(ExitMarker.prefix(label: other))0\n") == nil)

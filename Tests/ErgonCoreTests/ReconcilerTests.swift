@@ -7,8 +7,12 @@ import Testing
 struct ReconcilerTests {
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
     static let agent = "agent-a"
-    let policy = ReconcilerPolicy(
-        maxParallelTasks: 2, defaultTimeout: 3600, provisioningTimeout: 600, orderingGrace: 120, gpus: [])
+    let policy: ReconcilerPolicy = {
+        var policy = ReconcilerPolicy(
+            maxParallelTasks: 2, defaultTimeout: 3600, provisioningTimeout: 600, orderingGrace: 120, gpus: [])
+        policy.agentID = ReconcilerTests.agent
+        return policy
+    }()
 
     static func task(
         _ slug: String = "t", state: TaskState = .running, gpu: Bool = false, timeout: Double? = nil,
@@ -282,6 +286,40 @@ struct ReconcilerTests {
             id: "c1", label: InstanceLabel(agentID: Self.agent, taskID: task.id, attempt: 1), status: .running, stateText: "running")
         let actions = decide([h], [Self.instance(h, id: "c2", .running), old])
         #expect(actions.contains(.destroyOrphan(old)))
+    }
+
+    @Test("shared queue: another agent's instance is no orphan while the queue holds its attempt, whatever the label says")
+    func othersLiveAttempt() {
+        let theirs = Self.held(Self.task(), phase: .running, instanceID: "v9")
+        var other = theirs
+        other.task.agentID = "agent-b"
+        other.attempt.agentID = "agent-b"
+        // Labelled by a third agent (the one agent-b took it over from), recorded by id.
+        let adopted = BackendInstance(
+            id: "v9", label: InstanceLabel(agentID: "agent-c", taskID: theirs.task.id, attempt: 1), status: .running, stateText: "running")
+        // Not recorded yet (agent-b is still ordering it): matched by its label's task and attempt.
+        let ordering = BackendInstance(
+            id: "v10", label: InstanceLabel(agentID: "agent-b", taskID: theirs.task.id, attempt: 1), status: .running, stateText: "running")
+        let snapshot = ReconcilerSnapshot(
+            held: [], pending: [], listing: [adopted, ordering], heldByOthers: [other], otherAgents: ["agent-b", "agent-c"])
+        #expect(Reconciler.decide(snapshot, now: Self.t0, policy: policy) == [])
+    }
+
+    @Test("shared queue: an instance of another known agent that no live attempt claims is an orphan")
+    func othersOrphan() {
+        let ended = Self.held(Self.task(), phase: .running)
+        let stray = BackendInstance(
+            id: "v7", label: InstanceLabel(agentID: "agent-b", taskID: ended.task.id, attempt: 1), status: .running, stateText: "running")
+        let snapshot = ReconcilerSnapshot(held: [], pending: [], listing: [stray], otherAgents: ["agent-b"])
+        #expect(Reconciler.decide(snapshot, now: Self.t0, policy: policy) == [.destroyOrphan(stray)])
+    }
+
+    @Test("an instance of an agent this queue does not know belongs to another queue and is left alone")
+    func unknownAgentLeftAlone() {
+        let foreign = BackendInstance(
+            id: "v8", label: InstanceLabel(agentID: "elsewhere", taskID: UUID(), attempt: 1), status: .running, stateText: "running")
+        let snapshot = ReconcilerSnapshot(held: [], pending: [], listing: [foreign], otherAgents: ["agent-b"])
+        #expect(Reconciler.decide(snapshot, now: Self.t0, policy: policy) == [])
     }
 
     @Test("a task with an action in flight is left alone, and so is its instance")

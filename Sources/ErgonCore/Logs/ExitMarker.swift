@@ -23,14 +23,19 @@ public enum ExitMarker {
     /// line, so only what the platform adds after it can follow.
     public static let searchWindow = 64 * 1024
 
-    /// The exit status in the last marker of `label` within `text`, if any. The marker may
-    /// follow an unterminated last line of the task's output on the same line.
+    /// The exit status in the last marker of `label`'s task and attempt within `text`, if any,
+    /// whichever agent's id the marker carries: an attempt taken over from another agent
+    /// keeps the marker of the agent that launched it. The marker may follow an unterminated
+    /// last line of the task's output on the same line.
     public static func status(in text: [UInt8], label: InstanceLabel) -> Int? {
-        let needle = Array(prefix(label: label).utf8)
-        guard text.count >= needle.count else { return nil }
+        let head = Array("\(tag) ergon:".utf8)
+        let needle = Array(":\(label.taskID.uuidString.lowercased()):\(label.attempt) status=".utf8)
+        guard text.count >= head.count + needle.count else { return nil }
         var start = text.count - needle.count
-        while start >= 0 {
-            if text[start] == needle[0], Array(text[start..<(start + needle.count)]) == needle {
+        while start >= head.count {
+            if text[start] == needle[0], Array(text[start..<(start + needle.count)]) == needle,
+                markerHead(in: text, endingAt: start, head: head)
+            {
                 var index = start + needle.count
                 var negative = false
                 if index < text.count, text[index] == UInt8(ascii: "-") {
@@ -50,6 +55,25 @@ public enum ExitMarker {
             start -= 1
         }
         return nil
+    }
+
+    /// True when an agent id (letters, digits, `.`, `_`, `-`, as config loading allows) ends
+    /// at `end` and `head` (`##ergon-exit## ergon:`) comes right before it.
+    private static func markerHead(in text: [UInt8], endingAt end: Int, head: [UInt8]) -> Bool {
+        var agentStart = end
+        while agentStart > 0, isAgentIDByte(text[agentStart - 1]) { agentStart -= 1 }
+        guard agentStart < end, agentStart >= head.count else { return false }
+        return Array(text[(agentStart - head.count)..<agentStart]) == head
+    }
+
+    private static func isAgentIDByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
     }
 
     private static func digit(_ byte: UInt8) -> Int? {

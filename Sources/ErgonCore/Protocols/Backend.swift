@@ -8,9 +8,22 @@ public protocol Backend: Sendable {
     /// Checks the backend is reachable and usable; throws a message an operator can act on.
     func prepare() async throws
 
-    /// Everything this agent owns in the backend, in one call. Throws when the listing failed:
-    /// a failure is never an empty list.
-    func list() async throws -> [BackendInstance]
+    /// The agent whose instances this backend launches (`agent.id`).
+    var agentID: String { get }
+
+    /// The instances labelled by any of `owners` (this agent, and the other agents sharing its
+    /// queue), in one call; the reconciler asks the queue which are orphans. Throws when the
+    /// listing failed: a failure is never an empty list.
+    func list(owners: Set<String>) async throws -> [BackendInstance]
+
+    /// Where this agent's instances live, as a string equal for agents that see the same
+    /// instances (`docker:<engine id>`, `vast:<api url>#<key fingerprint>`). Agents with the
+    /// same scope adopt each other's tasks when a lease runs out; see `Takeover`.
+    func scope() async throws -> String
+
+    /// Marks an instance as this agent's after it took the instance's task over from an agent
+    /// whose lease ran out (vast: its label). The instance is found by its recorded id either way.
+    func adopt(instanceID: String, label: InstanceLabel) async throws
 
     /// Starts one attempt. Calls `record` with the instance id as soon as the backend gives one,
     /// before anything else happens, and returns that id once the command is started.
@@ -53,7 +66,10 @@ public protocol Backend: Sendable {
 }
 
 extension Backend {
+    /// This agent's own instances.
+    public func list() async throws -> [BackendInstance] { try await list(owners: [agentID]) }
     public func cleanUp(workflow: WorkflowRecord) async throws {}
+    public func adopt(instanceID: String, label: InstanceLabel) async throws {}
     public var instancesHaveGPU: Bool { false }
     public var launchStartsCommand: Bool { true }
     public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {

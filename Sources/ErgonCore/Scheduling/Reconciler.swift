@@ -17,7 +17,7 @@ public enum Reconciler {
             guard !snapshot.busy.contains(held.task.id) else { continue }
             actions += decide(held, instance: instance, now: now, policy: policy)
         }
-        actions += orphans(in: listing, held: snapshot.held, claimed: claimed, busy: snapshot.busy)
+        actions += orphans(in: listing, snapshot: snapshot, claimed: claimed, agentID: policy.agentID)
         actions += claims(snapshot, policy: policy)
         for workflow in snapshot.workflowsToCleanUp where !snapshot.busy.contains(workflow.id) {
             actions.append(.cleanUp(workflowID: workflow.id))
@@ -92,16 +92,31 @@ public enum Reconciler {
         }
     }
 
-    /// Instances with our label that no live attempt claims.
+    /// Instances that no live attempt in the queue claims, whichever agent's label they carry,
+    /// as long as that agent shares this queue: those of agents the queue does not know belong
+    /// to another queue and are left alone.
     static func orphans(
-        in listing: [BackendInstance], held: [HeldTask], claimed: Set<String>, busy: Set<UUID>
+        in listing: [BackendInstance], snapshot: ReconcilerSnapshot, claimed: Set<String>, agentID: String
     ) -> [SchedulerAction] {
-        listing.compactMap { instance in
-            if claimed.contains(instance.id) { return nil }
-            // An action in flight on the task (a launch, a finish) may own it; look again next tick.
-            if let task = instance.label?.taskID, busy.contains(task) { return nil }
+        var claimedElsewhere = Set(snapshot.heldByOthers.compactMap(\.attempt.instanceID))
+        let liveElsewhere = Set(snapshot.heldByOthers.map { LiveAttempt(taskID: $0.task.id, number: $0.attempt.number) })
+        claimedElsewhere.subtract(claimed)
+        return listing.compactMap { instance in
+            if claimed.contains(instance.id) || claimedElsewhere.contains(instance.id) { return nil }
+            if let label = instance.label {
+                guard label.agentID == agentID || snapshot.otherAgents.contains(label.agentID) else { return nil }
+                if liveElsewhere.contains(LiveAttempt(taskID: label.taskID, number: label.attempt)) { return nil }
+                // An action in flight on the task (a launch, a finish) may own it; look again next tick.
+                if snapshot.busy.contains(label.taskID) { return nil }
+            }
             return .destroyOrphan(instance)
         }
+    }
+
+    /// One attempt of one task.
+    struct LiveAttempt: Hashable {
+        var taskID: UUID
+        var number: Int
     }
 
     /// Pending tasks to claim, within the free slots and GPUs.

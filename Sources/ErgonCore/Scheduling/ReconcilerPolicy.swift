@@ -16,6 +16,8 @@ public struct ReconcilerPolicy: Equatable, Sendable {
     public var claiming: Bool
     /// True when every instance brings its own GPU (vast mode): GPU tasks take no device.
     public var instancesHaveGPU: Bool = false
+    /// This agent's id: instances labelled with it are this agent's to judge.
+    public var agentID: String = ""
 
     public init(
         maxParallelTasks: Int, defaultTimeout: TimeInterval, provisioningTimeout: TimeInterval,
@@ -36,6 +38,7 @@ public struct ReconcilerPolicy: Equatable, Sendable {
             defaultTimeout: config.scheduler.defaultTimeout.seconds,
             provisioningTimeout: config.provisioningTimeout.seconds,
             orderingGrace: config.scheduler.orderingGrace.seconds, gpus: gpus, claiming: claiming)
+        self.agentID = config.agentID
     }
 
     /// The run deadline of a task, in seconds.

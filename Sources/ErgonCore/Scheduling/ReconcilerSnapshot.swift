@@ -16,11 +16,19 @@ public struct ReconcilerSnapshot: Equatable, Sendable {
     /// Launches decided by earlier ticks whose claim may not show in `held` yet; they take a
     /// slot (and their GPU) all the same.
     public var launching: [InFlightLaunch]
+    /// Attempts other agents sharing the queue hold: their instances are not orphans.
+    public var heldByOthers: [HeldTask]
+    /// Other agents the queue knows. An instance labelled by an agent outside this set (and not
+    /// this agent's) belongs to another queue: it is never taken for an orphan.
+    public var otherAgents: Set<String>
 
     public init(
         held: [HeldTask], pending: [TaskRecord], listing: [BackendInstance]?, busy: Set<UUID> = [],
-        workflowsToCleanUp: [WorkflowRecord] = [], launching: [InFlightLaunch] = []
+        workflowsToCleanUp: [WorkflowRecord] = [], launching: [InFlightLaunch] = [], heldByOthers: [HeldTask] = [],
+        otherAgents: Set<String> = []
     ) {
+        self.heldByOthers = heldByOthers
+        self.otherAgents = otherAgents
         self.held = held
         self.pending = pending
         self.listing = listing

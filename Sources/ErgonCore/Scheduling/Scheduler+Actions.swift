@@ -32,9 +32,8 @@ extension Scheduler {
     /// Claims the task, prepares its workspace and launches it. The instance id is recorded
     /// the moment the backend gives it; a failure ends the attempt as a system error.
     func launch(taskID: UUID, gpu: String?) async throws {
-        guard let held = try await queue.claim(taskID: taskID, agentID: agentID, gpu: gpu, at: now()) else {
-            return  // another agent claimed it first
-        }
+        guard let held = try await claimForLaunch(taskID: taskID, gpu: gpu) else { return }
+        defer { releaseClaimedInstead(held.task.id) }
         let task = held.task
         var attempt = held.attempt
         logger.info("launching \(task.spec.slug) (\(task.id.uuidString.lowercased())) attempt \(attempt.number)")
@@ -95,15 +94,23 @@ extension Scheduler {
             // counted from now (the search and the order itself may have taken longer).
             logger.warning("launch of \(task.spec.slug) attempt \(attempt.number): \(error); waiting for the listing")
             var waiting = try await queue.attempts(of: task.id).last { $0.number == attempt.number } ?? attempt
-            if waiting.phase == .ordering {
+            if waiting.phase == .ordering, waiting.agentID == agentID {
                 waiting.claimedAt = now()
                 try await queue.updateAttempt(waiting)
             }
+        } catch let error as QueueError where error.kind == .notHeld {
+            // Another agent took the task over while this one was launching it (this agent's
+            // lease ran out): the attempt, and any instance ordered for it, are that agent's now.
+            logger.warning("launch of \(task.spec.slug) attempt \(attempt.number) stopped: \(error.message)")
         } catch {
             let message = (error as? BackendError)?.message ?? "\(error)"
             logger.error("launch of \(task.spec.slug) attempt \(attempt.number) failed: \(message)")
             // The backend may have recorded an instance before failing: read it back.
             let current = try await queue.attempts(of: task.id).last { $0.number == attempt.number } ?? attempt
+            guard current.agentID == agentID else {
+                logger.warning("\(task.spec.slug) attempt \(attempt.number) was taken over by agent \(current.agentID) meanwhile; leaving it to that agent")
+                return
+            }
             let outcome: AttemptOutcome
             if let unsupported = error as? UnsupportedTaskField {
                 outcome = .unrecoverable(reason: unsupported.reason)
@@ -117,6 +124,20 @@ extension Scheduler {
             }
             try await finish(HeldTask(task: task, attempt: current), instanceID: current.instanceID, outcome: outcome)
         }
+    }
+
+    /// Claims the task the reconciler chose or, when another agent got it first, the next
+    /// pending task this launch can run (same GPU need), so agents reading the same pending
+    /// list do not lose claim after claim to each other. Nil when nothing is left to claim.
+    func claimForLaunch(taskID: UUID, gpu: String?) async throws -> HeldTask? {
+        if let held = try await queue.claim(taskID: taskID, agentID: agentID, gpu: gpu, at: now()) { return held }
+        guard !isDraining else { return nil }
+        let needingGPU: Bool? = basePolicy.instancesHaveGPU ? nil : gpu != nil
+        guard let next = try await queue.claimNext(agentID: agentID, needingGPU: needingGPU, gpu: gpu, at: now()) else {
+            return nil
+        }
+        claimedInstead.insert(next.task.id)
+        return next
     }
 
     /// Stores what a task left at the top of its output folder as its artifacts (docker mode),
@@ -148,7 +169,7 @@ extension Scheduler {
 
     /// Records an instance's id and phase and reads its new log bytes.
     func track(_ held: HeldTask, instanceID: String, phase: AttemptPhase, readLogs: Bool) async throws {
-        var attempt = held.attempt
+        var attempt = try await restoreSpool(held)
         attempt.instanceID = instanceID
         attempt.absentTicks = 0
         if attempt.phase != phase {
@@ -180,7 +201,7 @@ extension Scheduler {
     /// output into the spool, destroys the instance and waits until it is gone, ships the log,
     /// then records the outcome. A failure on the way leaves `finishing` for the next tick.
     func finish(_ held: HeldTask, instanceID: String?, outcome decided: AttemptOutcome) async throws {
-        var attempt = held.attempt
+        var attempt = try await restoreSpool(held)
         var outcome = decided
         let firstTime = attempt.phase != .finishing
         if firstTime || attempt.outcome != outcome {
@@ -243,7 +264,8 @@ extension Scheduler {
         }
         finalReadFailures[held.task.id] = nil
         lastFlush[held.task.id] = nil
-        let task = try await queue.finishAttempt(taskID: held.task.id, attempt: attempt.number, outcome: outcome, at: now())
+        let task = try await queue.finishAttempt(
+            taskID: held.task.id, attempt: attempt.number, outcome: outcome, heldBy: agentID, at: now())
         logger.info("\(task.spec.slug) attempt \(attempt.number) \(outcome.summary) → \(task.state.rawValue)")
     }
 

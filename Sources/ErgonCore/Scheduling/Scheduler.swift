@@ -37,6 +37,9 @@ public actor Scheduler: Service {
     /// re-checks what it had to skip, so internal re-ticks cannot chain into a busy loop.
     private nonisolated let outsideChange = Mutex(false)
     private var busy: Set<UUID> = []
+    /// Tasks a launch claimed in place of the one the reconciler chose (another agent got that
+    /// one first): busy until that launch ends.
+    var claimedInstead: Set<UUID> = []
     /// Subjects whose action completed while a tick was reading: that tick's records of them
     /// may predate the action, so it leaves them to the next tick.
     private var completedDuringPlan: Set<UUID> = []
@@ -55,6 +58,18 @@ public actor Scheduler: Service {
     private var launching: [UUID: InFlightLaunch] = [:]
     private var launchedDuringPlan: [UUID: InFlightLaunch] = [:]
     private var ticks = 0
+    /// `docker` or `vast`, as the queue's agent list shows it.
+    let mode: String
+    /// Where this agent's instances live (`Backend.scope`), read at start.
+    var scope = ""
+    /// When this run started.
+    let startedAt: Date
+    /// The lease timings (`queue.lease`, `queue.heartbeat_every`, `queue.docker_takeover_after`).
+    let leases: Takeover.Policy
+    /// Every agent the queue knows, as of the last heartbeat.
+    var knownAgents: [AgentRecord] = []
+    /// The ids of the other agents sharing the queue: their instances are listed with ours.
+    var otherAgents: Set<String> = []
 
     /// A scheduler for `config`, with the GPUs already resolved (docker mode).
     public init(
@@ -84,6 +99,16 @@ public actor Scheduler: Service {
         self.basePolicy = policy
         self.logger = logger
         self.now = now
+        self.mode = config.mode.rawValue
+        self.leases = config.leases
+        self.startedAt = now()
+    }
+
+    /// Ends a launch's hold on a task it claimed in place of the chosen one: like an action's
+    /// subject, it is left to the next tick if the current one read it before this.
+    func releaseClaimedInstead(_ taskID: UUID) {
+        claimedInstead.remove(taskID)
+        completedDuringPlan.insert(taskID)
     }
 
     /// Asks the loop to drain: stop claiming, finish started actions, return.
@@ -92,7 +117,7 @@ public actor Scheduler: Service {
         wake.signal()
     }
 
-    private nonisolated var isDraining: Bool { draining.withLock { $0 } }
+    nonisolated var isDraining: Bool { draining.withLock { $0 } }
 
     /// Something outside the agent changed (an instance exited, a task was submitted).
     private nonisolated func noteOutsideChange() {
@@ -102,8 +127,15 @@ public actor Scheduler: Service {
 
     public func run() async throws {
         try await backend.prepare()
+        scope = try await backend.scope()
+        if backend.mountsTaskFolder {
+            // A task's /data is a folder of this agent's data_dir, from which its artifacts are
+            // collected: only an agent with the same data_dir can finish its container.
+            scope += "#" + workspace.root
+        }
+        try await register()
         await releaseStaleResourceHolds()
-        logger.info("agent \(agentID) started", metadata: ["backend": "\(backend.name)"])
+        logger.info("agent \(agentID) started", metadata: ["backend": "\(backend.name)", "scope": "\(scope)"])
         // Before the first tick reads the queue: a submit after this point wakes the loop.
         let baseline = wakeupFile.stamp()
         await withDiscardingTaskGroup { sources in
@@ -112,6 +144,18 @@ public actor Scheduler: Service {
             }
             sources.addTask { [wakeupFile] in
                 await wakeupFile.watch(from: baseline) { self.noteOutsideChange() }
+            }
+            sources.addTask { [queue] in
+                // Other processes' submits, cancels and retries (PostgreSQL: LISTEN/NOTIFY).
+                for await _ in queue.changes() { self.noteOutsideChange() }
+            }
+            sources.addTask {
+                // The lease, and the takeover of agents whose lease ran out.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(Int64(self.leases.heartbeatInterval * 1000)))
+                    guard !Task.isCancelled else { return }
+                    await self.heartbeat()
+                }
             }
             sources.addTask {
                 // Logs of ended attempts the store did not take yet, also those left by an
@@ -136,6 +180,7 @@ public actor Scheduler: Service {
             }
             sources.cancelAll()
         }
+        await signOff()
         logger.info("agent \(agentID) stopped; running instances stay up and are re-adopted at the next start")
     }
 
@@ -164,7 +209,7 @@ public actor Scheduler: Service {
         launchedDuringPlan = [:]
         let listing: [BackendInstance]
         do {
-            listing = try await backend.list()
+            listing = try await backend.list(owners: otherAgents.union([agentID]))
         } catch {
             logger.warning("listing the \(backend.name) backend failed; skipping this tick: \(error)")
             return []
@@ -174,13 +219,15 @@ public actor Scheduler: Service {
         let snapshot: ReconcilerSnapshot
         do {
             // Read after the listing: anything listed was recorded by its claim before now.
-            let held = try await queue.heldTasks(agentID: agentID)
+            let everyone = try await queue.heldTasks()
+            let held = everyone.filter { $0.task.agentID == agentID }
             let pending = policy.claiming ? try await pendingCandidates(policy) : []
             let cleanups = try await queue.workflowsToCleanUp()
             snapshot = ReconcilerSnapshot(
-                held: held, pending: pending, listing: listing, busy: busy.union(completedDuringPlan),
+                held: held, pending: pending, listing: listing, busy: busy.union(completedDuringPlan).union(claimedInstead),
                 workflowsToCleanUp: cleanups,
-                launching: Array(launching.merging(launchedDuringPlan) { a, _ in a }.values))
+                launching: Array(launching.merging(launchedDuringPlan) { a, _ in a }.values),
+                heldByOthers: everyone.filter { $0.task.agentID != agentID }, otherAgents: otherAgents)
         } catch {
             logger.error("reading the queue failed; skipping this tick: \(error)")
             return []

@@ -14,7 +14,7 @@ public struct VastBackend: Backend {
 
     let client: VastClient
     let settings: ErgonConfig.Vast
-    let agentID: String
+    public let agentID: String
     let hosts: HostAvoidance
     /// The machines that ran each image lately; nil: none are remembered or preferred.
     let warmHosts: WarmHosts?
@@ -77,15 +77,16 @@ public struct VastBackend: Backend {
         }
     }
 
-    public func list() async throws -> [BackendInstance] {
-        let prefix = InstanceLabel.vastPrefix(agentID: agentID)
+    /// The instances labelled by `owners` in the account.
+    public func list(owners: Set<String>) async throws -> [BackendInstance] {
+        let prefixes = owners.map { InstanceLabel.vastPrefix(agentID: $0) }
         let instances: [VastInstance]
         do {
             instances = try await client.listInstances()
         } catch let error as VastError {
             throw Self.backendError(error, doing: "listing instances")
         }
-        let ours = instances.filter { $0.label?.hasPrefix(prefix) ?? false }
+        let ours = instances.filter { instance in prefixes.contains { instance.label?.hasPrefix($0) ?? false } }
         await hosts.noteListing(ours.compactMap { instance in
             instance.machineID.map { (String(instance.id), String($0)) }
         })
@@ -96,6 +97,24 @@ public struct VastBackend: Backend {
             return (image: image, machine: machine)
         })
         return ours.map(\.backendInstance)
+    }
+
+    /// `vast:<api url>#<fingerprint of the api key>`: agents on one account see each other's
+    /// instances. The fingerprint is 12 hex digits of the key's SHA-256, never the key.
+    public func scope() async throws -> String {
+        let fingerprint = WorkerToken.hash(of: settings.apiKey ?? "").prefix(12)
+        return "vast:\(settings.url)#\(fingerprint)"
+    }
+
+    /// Relabels an instance taken over from another agent, so the account's listing shows who
+    /// runs it now.
+    public func adopt(instanceID: String, label: InstanceLabel) async throws {
+        let id = try Self.instanceNumber(instanceID)
+        do {
+            try await client.setLabel(id: id, label: label.vastLabel)
+        } catch let error as VastError {
+            throw Self.backendError(error, doing: "relabelling instance \(instanceID)")
+        }
     }
 
     public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {
