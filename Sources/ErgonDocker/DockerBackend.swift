@@ -77,7 +77,10 @@ public struct DockerBackend: Backend {
     /// and created ones).
     public func list(owners: Set<String>) async throws -> [BackendInstance] {
         do {
-            let summaries = try await client.listContainers(labels: [anyAgentLabelFilter])
+            // One owner (an agent alone on its queue): the engine filters; several: every
+            // agent's containers, filtered here.
+            let filter = owners.count == 1 ? "\(InstanceLabel.dockerAgentKey)=\(owners.first!)" : anyAgentLabelFilter
+            let summaries = try await client.listContainers(labels: [filter])
             var instances: [BackendInstance] = []
             for summary in summaries where owners.contains(summary.labels?[InstanceLabel.dockerAgentKey] ?? "") {
                 var details: DockerAPI.ContainerInspect?

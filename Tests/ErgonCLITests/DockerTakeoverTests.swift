@@ -9,8 +9,10 @@ import Testing
 struct DockerTakeoverTests {
     let image = DockerTestEngine.image
 
+    /// Heartbeats every 0.5 s, so the second agent takes over soon after the first signs off;
+    /// a lease long enough that a loaded machine does not end it while the agent runs.
     static func fastLeases(_ config: inout ErgonConfig) {
-        config.leases = Takeover.Policy(lease: 2, heartbeatInterval: 0.5, dockerTakeoverAfter: 600)
+        config.leases = Takeover.Policy(lease: 10, heartbeatInterval: 0.5, dockerTakeoverAfter: 600)
     }
 
     @Test("an agent that stopped leaves its running container to the other, which finishes it with the whole log")
