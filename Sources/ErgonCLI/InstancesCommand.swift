@@ -16,13 +16,12 @@ struct InstancesCommand: AsyncParsableCommand {
     }
 
     /// What the queue says about the backend's instances: the live attempts of every agent
-    /// sharing it, and those agents.
+    /// sharing it.
     struct Claims {
         let held: [HeldTask]
-        let owners: Set<String>
 
-        static func read(_ queue: any TaskQueue, agentID: String) async throws -> Claims {
-            Claims(held: try await queue.heldTasks(), owners: Set(try await queue.agents().map(\.id)).union([agentID]))
+        static func read(_ queue: any TaskQueue) async throws -> Claims {
+            Claims(held: try await queue.heldTasks())
         }
 
         /// The live attempt that claims an instance: by recorded id, else by its label.
@@ -58,8 +57,11 @@ struct InstancesCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try options.load()
             let queue = try await config.openQueue()
-            let claims = try await InstancesCommand.Claims.read(queue, agentID: config.agentID)
-            let instances = try await InstancesCommand.withBackend(config) { try await $0.list(owners: claims.owners) }
+            // The agents first (whose instances to list), then the listing, then the live
+            // attempts: an instance listed was claimed before this read, as the agent reads them.
+            let owners = Set(try await queue.agents().map(\.id)).union([config.agentID])
+            let instances = try await InstancesCommand.withBackend(config) { try await $0.list(owners: owners) }
+            let claims = try await InstancesCommand.Claims.read(queue)
             let rows = instances.map { instance in
                 let held = claims.claim(instance)
                 return Row(
@@ -96,10 +98,12 @@ struct InstancesCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try options.load()
             let queue = try await config.openQueue()
-            let claims = try await InstancesCommand.Claims.read(queue, agentID: config.agentID)
+            let owners = Set(try await queue.agents().map(\.id)).union([config.agentID])
             let (force, id) = (self.force, self.id)
             try await InstancesCommand.withBackend(config) { backend in
-                let matches = try await backend.list(owners: claims.owners).filter { $0.id.hasPrefix(id) }
+                let matches = try await backend.list(owners: owners).filter { $0.id.hasPrefix(id) }
+                // Read after the listing, so an instance launched meanwhile shows as claimed.
+                let claims = try await InstancesCommand.Claims.read(queue)
                 guard matches.count == 1, let instance = matches.first else {
                     throw UserError(matches.isEmpty
                         ? "no instance \"\(id)\" belongs to agent \(config.agentID) or an agent sharing its queue"

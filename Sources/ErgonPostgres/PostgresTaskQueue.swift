@@ -285,7 +285,7 @@ public final class PostgresTaskQueue: TaskQueue {
     }
 
     /// `finishAttempt` inside an open transaction, given the workflow's tasks as locked by
-    /// `lockWorkflowTasks`. Notifies: a retry or released children may be pending now.
+    /// `lockWorkflowTasks`. Notifies when a retry or released children are pending now.
     static func finish(
         _ db: PostgresSession, tasks: [TaskRecord], taskID: UUID, attempt: Int, outcome: AttemptOutcome,
         heldBy agentID: String?, at now: Date
@@ -296,7 +296,9 @@ public final class PostgresTaskQueue: TaskQueue {
         let finished = try edit.finishAttempt(taskID: taskID, number: attempt, current: current, outcome: outcome, at: now)
         try await update(finished.attempt, db)
         for changed in edit.changed { try await update(changed, db) }
-        try await notifyChange(db)
+        // Only a task made pending (a retry, released children) is work for another agent:
+        // waking every agent at every finish would make each list its backend again.
+        if edit.changed.contains(where: { $0.state == .pending }) { try await notifyChange(db) }
         return finished.task
     }
 

@@ -51,7 +51,7 @@ struct TakeoverTests {
             return
         }
         #expect(taskID == held.task.id && attempt == 2 && from == "other")
-        #expect(reason.contains("agent other on other (docker:engine-2)") && reason.contains("10m"))
+        #expect(reason.contains("agent other on other (docker:engine-2)") && reason.contains("10m"), "\(reason)")
     }
 
     @Test("a holder the queue has no record of: adopted by nobody, abandoned once its claim is old enough")
@@ -59,6 +59,21 @@ struct TakeoverTests {
         let held = Self.held(by: "ghost", claimedAt: 0)
         #expect(Takeover.decide(me: me, agents: [me], held: [held], now: Self.t0 + 599, policy: policy) == [])
         #expect(Takeover.decide(me: me, agents: [me], held: [held], now: Self.t0 + 600, policy: policy).count == 1)
+    }
+
+    @Test("a vast agent's task is never abandoned: its instance would bill on while the task ran again")
+    func vastNeverAbandoned() {
+        var other = Self.agent("other", scope: "vast:https://console.vast.ai#0123456789ab", leaseEnds: 30)
+        other.mode = "vast"
+        #expect(Takeover.decide(me: me, agents: [me, other], held: [Self.held(by: "other")], now: Self.t0 + 100_000, policy: policy) == [])
+    }
+
+    @Test("the wait runs from the claim when the holder claimed after its lease had run out")
+    func waitFromLateClaim() {
+        let other = Self.agent("other", scope: "docker:engine-2", leaseEnds: 30)
+        let held = Self.held(by: "other", claimedAt: 900)
+        #expect(Takeover.decide(me: me, agents: [me, other], held: [held], now: Self.t0 + 1499, policy: policy) == [])
+        #expect(Takeover.decide(me: me, agents: [me, other], held: [held], now: Self.t0 + 1500, policy: policy).count == 1)
     }
 
     @Test("this agent's own tasks are never taken over")

@@ -104,4 +104,22 @@ extension QueueConformance {
         await expectQueueError(.notHeld, containing: ["has ended"]) { try await queue.updateAttempt(held.attempt) }
         #expect(try await queue.pendingTasks(limit: 10).map(\.spec.slug) == ["a"])
     }
+
+    /// `claimNext` takes the first pending task in claim order of the kind asked for, and nil
+    /// once none is left.
+    public static func claimNextTakesTheNextOfItsKind(_ make: TaskQueueFactory) async throws {
+        let queue = try await make()
+        let gpuTask = TaskSpec(slug: "gpu", image: "alpine:3", command: .shell("true"), gpu: true)
+        let tasks = try await submit(queue, [task("low"), task("high", priority: 3), gpuTask, task("child", parents: ["low"])])
+        let first = try #require(try await queue.claimNext(agentID: "A", needingGPU: false, gpu: nil, at: t0))
+        #expect(first.task.spec.slug == "high" && first.task.agentID == "A" && first.attempt.number == 1)
+        let gpu = try #require(try await queue.claimNext(agentID: "A", needingGPU: true, gpu: "0", at: t0))
+        #expect(gpu.task.spec.slug == "gpu" && gpu.attempt.gpu == "0")
+        #expect(try await queue.claimNext(agentID: "B", needingGPU: true, gpu: "1", at: t0) == nil)
+        let any = try #require(try await queue.claimNext(agentID: "B", needingGPU: nil, gpu: nil, at: t0))
+        #expect(any.task.spec.slug == "low")
+        // The child is not pending until its parent completed.
+        #expect(try await queue.claimNext(agentID: "B", needingGPU: nil, gpu: nil, at: t0) == nil)
+        #expect(try await queue.task(tasks["child"]!.id)?.state == .unscheduled)
+    }
 }

@@ -51,6 +51,8 @@ public enum QueueConformance {
         case unknownHolderIsTakenOver
         /// Abandoning a dead agent's attempt retries the task.
         case abandonRetriesTheTask
+        /// `claimNext` follows claim order within the kind of task asked for.
+        case claimNextTakesTheNextOfItsKind
 
         /// Runs this check against fresh queues from `make`.
         public func run(_ make: TaskQueueFactory) async throws {
@@ -75,6 +77,7 @@ public enum QueueConformance {
             case .adoptionFencesTheFormerHolder: try await QueueConformance.adoptionFencesTheFormerHolder(make)
             case .unknownHolderIsTakenOver: try await QueueConformance.unknownHolderIsTakenOver(make)
             case .abandonRetriesTheTask: try await QueueConformance.abandonRetriesTheTask(make)
+            case .claimNextTakesTheNextOfItsKind: try await QueueConformance.claimNextTakesTheNextOfItsKind(make)
             }
         }
     }

@@ -9,8 +9,9 @@ public enum Takeover {
         /// Take the task and its live attempt as they are: this agent sees the same instances
         /// (same scope), so its next tick finds the instance by id or label and carries on.
         case adopt(taskID: UUID, from: String)
-        /// The instance lives where this agent cannot look (another Docker engine): end the
-        /// attempt as a system error, so the task is retried. Only after `dockerTakeoverAfter`.
+        /// The container lives where this agent cannot finish it (another Docker engine or
+        /// data_dir): end the attempt as a system error, so the task is retried. Only after
+        /// `dockerTakeoverAfter`, and never for a rented (vast) instance.
         case abandon(taskID: UUID, attempt: Int, from: String, reason: String)
     }
 
@@ -41,16 +42,21 @@ public enum Takeover {
             // is treated as one whose lease ran out at its attempt's claim.
             let record = byID[owner]
             if let record, record.isLive(at: now) { return nil }
-            let expiredAt = record?.leaseExpiresAt ?? held.attempt.claimedAt
             if let record, record.scope == me.scope {
                 return .adopt(taskID: held.task.id, from: owner)
             }
+            // A rented instance bills until someone destroys it: retrying its task elsewhere
+            // would pay twice. It waits for an agent on its account, or its own agent's return.
+            if record?.mode == ErgonConfig.Mode.vast.rawValue { return nil }
+            // Counted from the later of the lease's end and the claim: a task claimed by an
+            // agent whose lease had already run out gets the full wait too.
+            let expiredAt = max(record?.leaseExpiresAt ?? .distantPast, held.attempt.claimedAt)
             guard now.timeIntervalSince(expiredAt) >= policy.dockerTakeoverAfter else { return nil }
             let lapsed = Reconciler.format(now.timeIntervalSince(expiredAt))
             let place = record.map { " on \($0.host) (\($0.scope))" } ?? ""
             return .abandon(
                 taskID: held.task.id, attempt: held.attempt.number, from: owner,
-                reason: "agent \(owner)\(place) stopped renewing its lease \(lapsed) ago and its instance cannot be checked from here; retried after queue.docker_takeover_after")
+                reason: "agent \(owner)\(place) stopped renewing its lease \(lapsed) ago and no agent that can finish its container took it over; retried after queue.docker_takeover_after")
         }
     }
 }

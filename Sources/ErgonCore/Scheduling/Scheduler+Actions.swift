@@ -392,8 +392,16 @@ extension Scheduler {
         }
         for entry in entries {
             guard !Task.isCancelled else { return }
-            guard let shipped = await finalShip(entry.key, length: entry.length) else { continue }
             do {
+                // An attempt another agent took over (this one stopped while finishing it) is
+                // that agent's to store: its log there is the whole one, this spool is not.
+                let recorded = try await queue.attempts(of: entry.key.taskID).first { $0.number == entry.key.attempt }
+                if let recorded, recorded.agentID != agentID {
+                    shipper.forget(entry.key)
+                    logger.info("the log of task \(entry.key.taskID.uuidString.lowercased()) attempt \(entry.key.attempt) is agent \(recorded.agentID)'s to store; dropped from this agent's backlog")
+                    continue
+                }
+                guard let shipped = await finalShip(entry.key, length: entry.length) else { continue }
                 guard var attempt = try await queue.attempts(of: entry.key.taskID).first(where: { $0.number == entry.key.attempt })
                 else {
                     shipper.forget(entry.key)  // the task is gone from the queue; the store has its log

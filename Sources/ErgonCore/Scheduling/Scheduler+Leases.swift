@@ -7,36 +7,54 @@ extension Scheduler {
     /// This run's record, with its lease renewed from `now`.
     func agentRecord(at now: Date, stopping: Bool = false) -> AgentRecord {
         AgentRecord(
-            id: agentID, mode: mode, scope: scope, host: ProcessInfo.processInfo.hostName,
-            pid: Int(ProcessInfo.processInfo.processIdentifier), startedAt: startedAt, heartbeatAt: now,
-            leaseExpiresAt: stopping ? now : now.addingTimeInterval(leases.lease), stoppedAt: stopping ? now : nil)
+            id: agentID, mode: mode, scope: scope, host: hostName, pid: Int(ProcessInfo.processInfo.processIdentifier),
+            startedAt: startedAt, heartbeatAt: now, leaseExpiresAt: stopping ? now : now.addingTimeInterval(leases.lease),
+            stoppedAt: stopping ? now : nil)
+    }
+
+    /// True while the last heartbeat that got through keeps the lease, with one heartbeat
+    /// interval to spare: claims stop before other agents could take this one for dead.
+    func holdsLease(at now: Date) -> Bool {
+        now.addingTimeInterval(leases.heartbeatInterval) < leaseHeldUntil
     }
 
     /// Registers this run in the queue; throws when the queue cannot take it (the agent cannot
-    /// work without one). Warns when another live process holds the same agent id.
+    /// work without one). Warns when the id's lease was being renewed by another process.
     func register() async throws {
         let now = now()
-        let before = try await queue.heartbeat(agentRecord(at: now))
-        if let before, before.isLive(at: now), before.stoppedAt == nil, before.pid != agentRecord(at: now).pid || before.host != ProcessInfo.processInfo.hostName {
-            logger.warning("agent id \(agentID) was renewing its lease from \(before.host) (pid \(before.pid)) until \(before.leaseExpiresAt): two agents with one id would fight over the same tasks; give each its own agent.id")
+        let record = agentRecord(at: now)
+        let before = try await queue.heartbeat(record)
+        leaseHeldUntil = record.leaseExpiresAt
+        if let before, before.isLive(at: now), before.stoppedAt == nil, before.pid != record.pid || before.host != record.host {
+            logger.warning("agent id \(agentID) was renewing its lease from \(before.host) (pid \(before.pid)) until \(before.leaseExpiresAt): unless that process crashed, two agents share one id and will fight over the same tasks; give each its own agent.id")
         }
         try await refreshAgents()
     }
 
-    /// One heartbeat: renews the lease, then takes over what agents whose lease ran out held.
-    func heartbeat() async {
+    /// One heartbeat: renews the lease, and says so when it had run out meanwhile.
+    func renewLease() async {
         let now = now()
+        let record = agentRecord(at: now)
         do {
-            let before = try await queue.heartbeat(agentRecord(at: now))
+            let before = try await queue.heartbeat(record)
+            leaseHeldUntil = record.leaseExpiresAt
             if let before, !before.isLive(at: now) {
                 logger.warning("this agent's lease ran out at \(before.leaseExpiresAt) (its last heartbeat was at \(before.heartbeatAt)); tasks other agents took over since then are theirs now")
             }
+        } catch {
+            logger.warning("renewing the lease in the queue failed; trying again in \(Reconciler.format(leases.heartbeatInterval)), and claiming nothing new until it holds: \(error)")
+        }
+    }
+
+    /// Reads the agents sharing the queue, then takes over what those whose lease ran out held.
+    func watchOtherAgents() async {
+        do {
             try await refreshAgents()
         } catch {
-            logger.warning("renewing the lease in the queue failed; trying again in \(Reconciler.format(leases.heartbeatInterval)): \(error)")
+            logger.warning("reading the agents sharing the queue failed; trying again in \(Reconciler.format(leases.heartbeatInterval)): \(error)")
             return
         }
-        guard !isDraining else { return }
+        guard !isDraining, holdsLease(at: now()) else { return }
         await takeOver()
     }
 
@@ -60,7 +78,7 @@ extension Scheduler {
             guard !held.isEmpty else { return }
             var changed = false
             for decision in Takeover.decide(me: agentRecord(at: now), agents: knownAgents, held: held, now: now, policy: leases) {
-                changed = try await perform(decision, held: held, now: now) || changed
+                changed = try await perform(decision, now: now) || changed
             }
             if changed { wake.signal() }
         } catch {
@@ -69,7 +87,7 @@ extension Scheduler {
     }
 
     /// Performs one takeover decision; true when the queue changed.
-    private func perform(_ decision: Takeover.Decision, held: [HeldTask], now: Date) async throws -> Bool {
+    private func perform(_ decision: Takeover.Decision, now: Date) async throws -> Bool {
         switch decision {
         case .adopt(let taskID, let from):
             let expiredBefore = knownAgents.first { $0.id == from }?.leaseExpiresAt ?? now
@@ -115,14 +133,23 @@ extension Scheduler {
         let key = LogKey(workflowID: held.task.workflowID, taskID: attempt.taskID, attempt: attempt.number)
         let present = (try? FileManager.default.attributesOfItem(atPath: shipper.spool.path(of: key))[.size] as? NSNumber)?.int64Value ?? 0
         guard present < attempt.logSpooled else { return attempt }
-        let stored = Array((try await shipper.store.read(key: key, from: 0) ?? []).prefix(Int(attempt.logShipped)))
+        // A store that cannot be read must not keep the instance (and its bill) alive: the
+        // attempt goes on with a note instead of the part the store holds.
+        var stored: [UInt8] = []
+        var unreadable: String?
+        do {
+            stored = Array((try await shipper.store.read(key: key, from: 0) ?? []).prefix(Int(attempt.logShipped)))
+        } catch {
+            unreadable = "\(error)"
+        }
         let missing = attempt.logSpooled - Int64(stored.count)
         try shipper.spool.append(taskID: attempt.taskID, attempt: attempt.number, at: 0, bytes: stored)
         attempt.logSpooled = Int64(stored.count)
         attempt.logShipped = Int64(stored.count)
+        let why = unreadable.map { "; the log store could not be read for the rest: \($0)" } ?? ""
         attempt = try note(
             attempt,
-            "agent \(agentID) took this attempt over; the last \(missing) byte(s) of its log before that were in the spool of the agent it was taken from and are not in this log")
+            "agent \(agentID) took this attempt over; \(missing) byte(s) of its log before that were on the agent it was taken from and are not in this log\(why)")
         try await queue.updateAttempt(attempt)
         logger.warning("restored the log of task \(attempt.taskID.uuidString.lowercased()) attempt \(attempt.number) from the store: \(stored.count) byte(s); \(missing) byte(s) stayed with the agent it was taken from")
         return attempt

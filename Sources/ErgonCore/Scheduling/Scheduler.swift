@@ -68,6 +68,10 @@ public actor Scheduler: Service {
     let leases: Takeover.Policy
     /// Every agent the queue knows, as of the last heartbeat.
     var knownAgents: [AgentRecord] = []
+    /// Until when the last heartbeat that got through keeps this agent's lease.
+    var leaseHeldUntil: Date = .distantPast
+    /// This host's name, read once (it may cost a DNS lookup).
+    let hostName = ProcessInfo.processInfo.hostName
     /// The ids of the other agents sharing the queue: their instances are listed with ours.
     var otherAgents: Set<String> = []
 
@@ -150,11 +154,19 @@ public actor Scheduler: Service {
                 for await _ in queue.changes() { self.noteOutsideChange() }
             }
             sources.addTask {
-                // The lease, and the takeover of agents whose lease ran out.
+                // The lease alone, so that nothing else the agent does can delay it.
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(Int64(self.leases.heartbeatInterval * 1000)))
                     guard !Task.isCancelled else { return }
-                    await self.heartbeat()
+                    await self.renewLease()
+                }
+            }
+            sources.addTask {
+                // The agents sharing the queue, and the takeover of those whose lease ran out.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(Int64(self.leases.heartbeatInterval * 1000)))
+                    guard !Task.isCancelled else { return }
+                    await self.watchOtherAgents()
                 }
             }
             sources.addTask {
@@ -181,7 +193,7 @@ public actor Scheduler: Service {
             sources.cancelAll()
         }
         await signOff()
-        logger.info("agent \(agentID) stopped; running instances stay up and are re-adopted at the next start")
+        logger.info("agent \(agentID) stopped; running instances stay up: its next start re-adopts them, unless an agent sharing the queue takes them over first")
     }
 
     /// Ends the resource holds of tasks this agent no longer runs (they ended while it was
@@ -215,7 +227,9 @@ public actor Scheduler: Service {
             return []
         }
         var policy = basePolicy
-        policy.claiming = !isDraining
+        // Without a lease known to hold, the other agents may be taking this one's tasks over:
+        // it claims nothing new until a heartbeat gets through again.
+        policy.claiming = !isDraining && holdsLease(at: now())
         let snapshot: ReconcilerSnapshot
         do {
             // Read after the listing: anything listed was recorded by its claim before now.
