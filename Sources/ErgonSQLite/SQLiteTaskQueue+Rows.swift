@@ -139,35 +139,21 @@ extension SQLiteTaskQueue {
 
     // MARK: values
 
-    static func text(_ id: UUID) -> String { id.uuidString.lowercased() }
-    static func seconds(_ date: Date) -> Double { date.timeIntervalSince1970 }
-    static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
-
-    static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    static func text(_ id: UUID) -> String { StoredValues.text(id) }
+    static func seconds(_ date: Date) -> Double { StoredValues.seconds(date) }
+    static func date(_ seconds: Double) -> Date { StoredValues.date(seconds) }
+    static func json(_ value: some Encodable) throws -> String { try StoredValues.json(value) }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(text.utf8))
-        } catch {
-            throw SQLiteQueueError(.corruptRecord, "a stored \(type) cannot be read: \(error)")
-        }
+        try StoredValues.decode(type, text, corrupt: corrupt)
     }
 
-    static func uuid(_ text: String) throws -> UUID {
-        guard let id = UUID(uuidString: text) else {
-            throw SQLiteQueueError(.corruptRecord, "a stored id is not a UUID: \"\(text)\"")
-        }
-        return id
-    }
+    static func uuid(_ text: String) throws -> UUID { try StoredValues.uuid(text, corrupt: corrupt) }
 
     static func enumValue<T: RawRepresentable>(_ type: T.Type, _ text: String) throws -> T where T.RawValue == String {
-        guard let value = T(rawValue: text) else {
-            throw SQLiteQueueError(.corruptRecord, "unknown \(type) \"\(text)\" (written by a newer Ergon?)")
-        }
-        return value
+        try StoredValues.enumValue(type, text, corrupt: corrupt)
     }
+
+    /// A record that cannot be read, as this engine reports it.
+    static func corrupt(_ problem: String) -> any Error { SQLiteQueueError(.corruptRecord, problem) }
 }

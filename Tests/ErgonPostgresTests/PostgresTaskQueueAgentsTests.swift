@@ -36,19 +36,7 @@ import Testing
         try await withPostgresScratch { scratch in
             let location = try await scratch.makeDatabase()
             let queues = [try await scratch.open(location), try await scratch.open(location)]
-            let submitted = try await withThrowingTaskGroup(of: [TaskRecord].self) { group in
-                for (number, queue) in queues.enumerated() {
-                    for round in 0..<10 {
-                        group.addTask {
-                            let spec = QueueConformance.workflow(
-                                "w\(number)-\(round)",
-                                [QueueConformance.task("a"), QueueConformance.task("b", parents: ["a"]), QueueConformance.task("c")])
-                            return try await queue.submit(spec, defaultMaxAttempts: 1, at: QueueConformance.t0).1
-                        }
-                    }
-                }
-                return try await group.reduce(into: []) { $0 += $1 }
-            }
+            let submitted = try await QueueConformance.submitConcurrently(on: queues, rounds: 10)
             let stored = try await queues[0].tasks(.all)
             #expect(stored.count == 60 && Set(stored.map(\.id)) == Set(submitted.map(\.id)))
             #expect(stored.map(\.seq) == Array(1...60), "seq is unique and gap-free in submission order")

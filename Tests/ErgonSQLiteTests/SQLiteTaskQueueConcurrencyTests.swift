@@ -36,19 +36,7 @@ import Testing
         try await withScratchDirectory { directory in
             let path = directory + "/queue.sqlite"
             let queues = [try SQLiteTaskQueue(path: path), try SQLiteTaskQueue(path: path)]
-            let submitted = try await withThrowingTaskGroup(of: [TaskRecord].self) { group in
-                for (number, queue) in queues.enumerated() {
-                    for round in 0..<10 {
-                        group.addTask {
-                            let spec = QueueConformance.workflow(
-                                "w\(number)-\(round)",
-                                [QueueConformance.task("a"), QueueConformance.task("b", parents: ["a"]), QueueConformance.task("c")])
-                            return try await queue.submit(spec, defaultMaxAttempts: 1, at: QueueConformance.t0).1
-                        }
-                    }
-                }
-                return try await group.reduce(into: []) { $0 += $1 }
-            }
+            let submitted = try await QueueConformance.submitConcurrently(on: queues, rounds: 10)
             let stored = try await queues[0].tasks(.all)
             #expect(stored.count == 60)
             #expect(Set(stored.map(\.id)) == Set(submitted.map(\.id)))

@@ -75,6 +75,22 @@ extension QueueConformance {
         }
     }
 
+    /// Submits `rounds` workflows of three tasks (a, b after a, c) through each queue at once;
+    /// returns every submitted task.
+    public static func submitConcurrently(on queues: [any TaskQueue], rounds: Int) async throws -> [TaskRecord] {
+        try await withThrowingTaskGroup(of: [TaskRecord].self) { group in
+            for (number, queue) in queues.enumerated() {
+                for round in 0..<rounds {
+                    group.addTask {
+                        let spec = workflow("w\(number)-\(round)", [task("a"), task("b", parents: ["a"]), task("c")])
+                        return try await queue.submit(spec, defaultMaxAttempts: 1, at: t0).1
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
     /// Expects `body` to throw a `QueueError` of this kind whose message contains every part.
     public static func expectQueueError(
         _ kind: QueueError.Kind, containing parts: [String] = [], sourceLocation: SourceLocation = #_sourceLocation,

@@ -1,0 +1,38 @@
+import Foundation
+
+/// How the queue engines (SQLite, PostgreSQL) write values into rows and read them back: ids
+/// as lowercase UUID text, times as seconds since 1970, specs and outcomes as JSON with sorted
+/// keys. Reading a value that does not decode calls `corrupt` with the problem, so each engine
+/// throws its own error naming its store.
+public enum StoredValues {
+    public static func text(_ id: UUID) -> String { id.uuidString.lowercased() }
+    public static func seconds(_ date: Date) -> Double { date.timeIntervalSince1970 }
+    public static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
+
+    /// The JSON both engines store, keys sorted.
+    public static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, _ text: String, corrupt: (String) -> any Error) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw corrupt("a stored \(type) cannot be read: \(error)")
+        }
+    }
+
+    public static func uuid(_ text: String, corrupt: (String) -> any Error) throws -> UUID {
+        guard let id = UUID(uuidString: text) else { throw corrupt("a stored id is not a UUID: \"\(text)\"") }
+        return id
+    }
+
+    public static func enumValue<T: RawRepresentable>(
+        _ type: T.Type, _ text: String, corrupt: (String) -> any Error
+    ) throws -> T where T.RawValue == String {
+        guard let value = T(rawValue: text) else { throw corrupt("unknown \(type) \"\(text)\" (written by a newer Ergon?)") }
+        return value
+    }
+}
