@@ -264,7 +264,7 @@ struct AgentEndToEndTests {
     /// Waits until the task's attempt has a container, and returns its id.
     @discardableResult
     static func waitForInstance(_ agent: AgentHarness, _ id: UUID) async throws -> String {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if let attempt = try await agent.queue.attempts(of: id).last, attempt.phase == .running,
                 let instance = attempt.instanceID

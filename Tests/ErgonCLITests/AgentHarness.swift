@@ -49,7 +49,15 @@ final class AgentHarness: Sendable {
         logger.logLevel = .warning
         let scheduler = Scheduler(
             config: config, queue: queue, backend: backend, logStore: store, gpus: gpus, logger: logger)
-        let task = Task { try await scheduler.run() }
+        let task = Task {
+            do {
+                try await scheduler.run()
+            } catch {
+                // A scheduler that cannot start would otherwise show only as tasks that never run.
+                Issue.record("the scheduler of \(self.config.agentID) stopped: \(error)")
+                throw error
+            }
+        }
         runner.withLock { $0 = (scheduler, task) }
     }
 

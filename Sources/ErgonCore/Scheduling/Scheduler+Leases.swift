@@ -4,6 +4,22 @@ import Logging
 /// The agent's side of sharing a queue: it renews its lease, learns which agents share the
 /// queue, and takes over the tasks of those whose lease ran out (`Takeover`).
 extension Scheduler {
+    /// Where this agent's instances live (`Backend.scope`); a busy backend gets a few tries
+    /// over about 30 s before the agent gives up starting.
+    func readScope() async throws -> String {
+        var delay = Duration.milliseconds(500)
+        for attempt in 1... {
+            do {
+                return try await backend.scope()
+            } catch where attempt < 6 && !Task.isCancelled {
+                logger.warning("reading where the \(backend.name) backend's instances live failed (try \(attempt)); trying again in \(delay): \(error)")
+                try await Task.sleep(for: delay)
+                delay *= 2
+            }
+        }
+        preconditionFailure("unreachable")
+    }
+
     /// This run's record, with its lease renewed from `now`.
     func agentRecord(at now: Date, stopping: Bool = false) -> AgentRecord {
         AgentRecord(

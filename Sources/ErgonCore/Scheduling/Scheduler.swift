@@ -131,7 +131,7 @@ public actor Scheduler: Service {
 
     public func run() async throws {
         try await backend.prepare()
-        scope = try await backend.scope()
+        scope = try await readScope()
         if backend.mountsTaskFolder {
             // A task's /data is a folder of this agent's data_dir, from which its artifacts are
             // collected: only an agent with the same data_dir can finish its container.
