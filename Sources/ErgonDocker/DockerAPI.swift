@@ -3,19 +3,6 @@ import Foundation
 /// The Engine API's JSON shapes this package reads and writes (only the fields it uses).
 public enum DockerAPI {
     /// `GET /version`.
-    /// What `GET /info` says that Ergon reads.
-    public struct EngineInfo: Decodable, Sendable {
-        /// The engine's own id, stable across restarts of the daemon.
-        public var id: String
-        /// The host's name, as the engine sees it.
-        public var name: String?
-
-        enum CodingKeys: String, CodingKey {
-            case id = "ID"
-            case name = "Name"
-        }
-    }
-
     public struct VersionInfo: Decodable, Sendable {
         /// The engine's release (`20.10.24`).
         public var version: String

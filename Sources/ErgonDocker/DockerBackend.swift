@@ -53,18 +53,10 @@ public struct DockerBackend: Backend {
     /// The label filter selecting every agent's containers; `list(owners:)` keeps its owners'.
     var anyAgentLabelFilter: String { InstanceLabel.dockerAgentKey }
 
-    /// `docker:<engine id>@<engine host>`: agents on one engine see each other's containers.
-    /// The host name guards against engines cloned with their id (VM templates); an engine
-    /// that gives no id is known by its host name alone.
+    /// `docker:<host>:<socket>`: agents on one host using one engine socket see each other's
+    /// containers. Read without asking the engine (its `/info` is slow on a busy engine).
     public func scope() async throws -> String {
-        let info: DockerAPI.EngineInfo
-        do {
-            info = try await client.info()
-        } catch {
-            throw backendError(error, doing: "read the engine's id")
-        }
-        let host = info.name ?? ProcessInfo.processInfo.hostName
-        return info.id.isEmpty ? "docker:@\(host)" : "docker:\(info.id)@\(host)"
+        "docker:\(LocalHost.name):\(settings.socket)"
     }
 
     /// Pings the engine and negotiates the API version.

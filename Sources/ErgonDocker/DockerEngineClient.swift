@@ -95,13 +95,6 @@ public struct DockerEngineClient: Sendable {
         return try response.decode(DockerAPI.VersionInfo.self)
     }
 
-    /// `GET /info`: the engine's identity, among much else.
-    public func info() async throws -> DockerAPI.EngineInfo {
-        let response = try await send(.GET, "/info")
-        try response.expect(200)
-        return try response.decode(DockerAPI.EngineInfo.self)
-    }
-
     // MARK: - Requests
 
     /// The HTTP methods the Engine API uses here.

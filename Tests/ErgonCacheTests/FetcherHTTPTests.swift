@@ -256,8 +256,8 @@ struct FetcherHTTPTests {
             let size = try FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int
             #expect(size == FetcherTestServer.bigSize)
             // Holding the body would add 512 MiB; streaming adds buffers only (more of them when
-            // the disk lags on a loaded machine, as beside the S3 suites).
-            #expect(peak.value - before < 192 << 20, "resident set grew by \((peak.value - before) >> 20) MiB")
+            // the disk lags on a loaded machine, as beside the S3 suites: 230 MiB seen once).
+            #expect(peak.value - before < 320 << 20, "resident set grew by \((peak.value - before) >> 20) MiB")
         }
     }
 }

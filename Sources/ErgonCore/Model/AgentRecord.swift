@@ -9,7 +9,7 @@ public struct AgentRecord: Equatable, Sendable, Codable {
     /// `docker` or `vast`.
     public var mode: String
     /// Where its instances live: agents with the same scope see the same instances
-    /// (`docker:<engine id>`, `vast:<api url>#<key fingerprint>`), so one can adopt the
+    /// (`docker:<host>:<socket>#<data_dir>`, `vast:<api url>#<key fingerprint>`), so one can adopt the
     /// other's; see `Backend.scope`.
     public var scope: String
     /// The host name it runs on, for people.

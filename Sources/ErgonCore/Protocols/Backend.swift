@@ -17,7 +17,7 @@ public protocol Backend: Sendable {
     func list(owners: Set<String>) async throws -> [BackendInstance]
 
     /// Where this agent's instances live, as a string equal for agents that see the same
-    /// instances (`docker:<engine id>`, `vast:<api url>#<key fingerprint>`). Agents with the
+    /// instances (`docker:<host>:<socket>`, `vast:<api url>#<key fingerprint>`). Agents with the
     /// same scope adopt each other's tasks when a lease runs out; see `Takeover`.
     func scope() async throws -> String
 

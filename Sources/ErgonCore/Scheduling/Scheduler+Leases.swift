@@ -4,8 +4,8 @@ import Logging
 /// The agent's side of sharing a queue: it renews its lease, learns which agents share the
 /// queue, and takes over the tasks of those whose lease ran out (`Takeover`).
 extension Scheduler {
-    /// Where this agent's instances live (`Backend.scope`); a busy backend gets a few tries
-    /// over about 30 s before the agent gives up starting.
+    /// Where this agent's instances live (`Backend.scope`); a backend that must be asked gets
+    /// a few tries over about 30 s before the agent gives up starting.
     func readScope() async throws -> String {
         var delay = Duration.milliseconds(500)
         for attempt in 1... {

@@ -70,8 +70,8 @@ public actor Scheduler: Service {
     var knownAgents: [AgentRecord] = []
     /// Until when the last heartbeat that got through keeps this agent's lease.
     var leaseHeldUntil: Date = .distantPast
-    /// This host's name, read once (it may cost a DNS lookup).
-    let hostName = ProcessInfo.processInfo.hostName
+    /// This host's name, as `agents list` shows it.
+    let hostName = LocalHost.name
     /// The ids of the other agents sharing the queue: their instances are listed with ours.
     var otherAgents: Set<String> = []
 
