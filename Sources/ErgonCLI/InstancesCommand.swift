@@ -15,6 +15,11 @@ struct InstancesCommand: AsyncParsableCommand {
         try await ConfiguredBackend.with(config, body)
     }
 
+    /// The agents whose instances to list: this one and every agent sharing its queue.
+    static func owners(_ queue: any TaskQueue, agentID: String) async throws -> Set<String> {
+        Set(try await queue.agents().map(\.id)).union([agentID])
+    }
+
     /// What the queue says about the backend's instances: the live attempts of every agent
     /// sharing it.
     struct Claims {
@@ -59,7 +64,7 @@ struct InstancesCommand: AsyncParsableCommand {
             let queue = try await config.openQueue()
             // The agents first (whose instances to list), then the listing, then the live
             // attempts: an instance listed was claimed before this read, as the agent reads them.
-            let owners = Set(try await queue.agents().map(\.id)).union([config.agentID])
+            let owners = try await InstancesCommand.owners(queue, agentID: config.agentID)
             let instances = try await InstancesCommand.withBackend(config) { try await $0.list(owners: owners) }
             let claims = try await InstancesCommand.Claims.read(queue)
             let rows = instances.map { instance in
@@ -98,7 +103,7 @@ struct InstancesCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try options.load()
             let queue = try await config.openQueue()
-            let owners = Set(try await queue.agents().map(\.id)).union([config.agentID])
+            let owners = try await InstancesCommand.owners(queue, agentID: config.agentID)
             let (force, id) = (self.force, self.id)
             try await InstancesCommand.withBackend(config) { backend in
                 let matches = try await backend.list(owners: owners).filter { $0.id.hasPrefix(id) }

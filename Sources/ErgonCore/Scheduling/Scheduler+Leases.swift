@@ -76,9 +76,7 @@ extension Scheduler {
 
     /// Reads the agents sharing the queue: their instances are listed, and judged, with ours.
     func refreshAgents() async throws {
-        let agents = try await queue.agents()
-        knownAgents = agents
-        otherAgents = Set(agents.map(\.id)).subtracting([agentID])
+        knownAgents = try await queue.agents()
     }
 
     /// Adopts or abandons the tasks of agents whose lease ran out, as `Takeover` decides.

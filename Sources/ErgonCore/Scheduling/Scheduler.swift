@@ -73,7 +73,7 @@ public actor Scheduler: Service {
     /// This host's name, as `agents list` shows it.
     let hostName = LocalHost.name
     /// The ids of the other agents sharing the queue: their instances are listed with ours.
-    var otherAgents: Set<String> = []
+    var otherAgents: Set<String> { Set(knownAgents.map(\.id)).subtracting([agentID]) }
 
     /// A scheduler for `config`, with the GPUs already resolved (docker mode).
     public init(
