@@ -40,22 +40,32 @@ enum AgentServer {
 struct UploadKeyFile {
     let path: String
 
+    /// The key in the file, or a new one written there. Agents sharing a data_dir that start
+    /// together agree on one key: the first to create the file wins and the others read it.
     func load() throws -> SymmetricKey {
-        if let data = FileManager.default.contents(atPath: path), data.count == 32 {
-            return SymmetricKey(data: data)
-        }
-        let key = SymmetricKey(size: .bits256)
-        let directory = (path as NSString).deletingLastPathComponent
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let bytes = key.withUnsafeBytes { Data($0) }
-            guard FileManager.default.createFile(atPath: path + ".tmp", contents: bytes, attributes: [.posixPermissions: 0o600]) else {
-                throw CocoaError(.fileWriteUnknown)
+            for _ in 1...3 {
+                if let key = stored() { return key }
+                let key = SymmetricKey(size: .bits256)
+                let bytes = key.withUnsafeBytes { Data($0) }
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
+                if FileManager.default.fileExists(atPath: path) {
+                    // Not a key (a truncated write of an older version): replaced.
+                    try DurableFile.write(bytes, to: path, mode: 0o600)
+                    return key
+                }
+                if try DurableFile.create(bytes, at: path, mode: 0o600) { return key }
             }
-            try DurableFile.rename(path + ".tmp", to: path)
         } catch {
-            throw EnvironmentError("\(path): cannot write the server's upload key: \(error.localizedDescription)")
+            throw EnvironmentError("\(path): cannot write the server's upload key: \(error)")
         }
-        return key
+        throw EnvironmentError("\(path): the server's upload key keeps changing (another process is rewriting it)")
+    }
+
+    private func stored() -> SymmetricKey? {
+        guard let data = FileManager.default.contents(atPath: path), data.count == 32 else { return nil }
+        return SymmetricKey(data: data)
     }
 }

@@ -28,8 +28,7 @@ public final class SQLiteTaskQueue: TaskQueue {
         do {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrate(pool, path: path)
+            pool = try Self.openPool(path: path, configuration: configuration)
         } catch let error as QueueError {
             throw error
         } catch {
@@ -393,6 +392,24 @@ public final class SQLiteTaskQueue: TaskQueue {
 
     static func placeholders(_ count: Int) -> String {
         count == 0 ? "NULL" : Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
+    /// Opens the pool and migrates. Processes that open a fresh file together race to put it
+    /// in WAL mode, which SQLite answers with "database is locked" at once rather than through
+    /// the busy timeout: the loser tries again, for up to `busyTimeout`.
+    private static func openPool(path: String, configuration: Configuration) throws -> DatabasePool {
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        var pause: useconds_t = 20_000
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try migrate(pool, path: path)
+                return pool
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                usleep(pause)
+                pause = min(pause * 2, 500_000)
+            }
+        }
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -229,10 +229,10 @@ struct AgentProcessTests {
         }
         #expect(agents.count == 2, "both agents should have claimed work: \(agents)")
         // SIGTERM drains both agents; they exit 0.
-        for agent in [a, b] {
+        for (agent, log) in [(a, "a.log"), (b, "b.log")] {
             agent.terminate()
             agent.waitUntilExit()
-            #expect(agent.terminationStatus == 0)
+            #expect(agent.terminationStatus == 0, "\(log) ends: \(ErgonBinary.tail(of: dir + "/" + log))")
         }
     }
 

@@ -55,4 +55,10 @@ enum ErgonBinary {
         try process.run()
         return process
     }
+
+    /// The last lines of a log file, for a failure message.
+    static func tail(of path: String, lines: Int = 15) -> String {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(no file at \(path))"
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
 }

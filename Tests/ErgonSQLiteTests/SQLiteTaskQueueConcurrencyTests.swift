@@ -32,6 +32,22 @@ import Testing
         }
     }
 
+    /// `ergon submit` run twice at once on a fresh data_dir: both open the new file together.
+    @Test func openingAFreshFileFromManyInstancesAtOnceSucceeds() async throws {
+        for _ in 0..<40 {
+            try await withScratchDirectory { directory in
+                let path = directory + "/queue.sqlite"
+                let opened = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<6 {
+                        group.addTask { try await SQLiteTaskQueue(path: path).tasks(.all).count }
+                    }
+                    return try await group.reduce(0) { $0 + 1 + $1 }
+                }
+                #expect(opened == 6)
+            }
+        }
+    }
+
     @Test func concurrentSubmitsFromTwoInstancesKeepSeqUnique() async throws {
         try await withScratchDirectory { directory in
             let path = directory + "/queue.sqlite"

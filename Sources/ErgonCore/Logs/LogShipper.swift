@@ -87,19 +87,47 @@ public final class LogShipper: Sendable {
 /// Writes small files so that they survive a power loss once the call returns: a temporary
 /// file, synced, renamed over the target, and the folder synced.
 public enum DurableFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    /// Replaces `path` with `data` at once: written and synced under a name of this write's own
+    /// (processes sharing a data_dir may write the same file together), then renamed over it.
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+        let temporary = try synced(data, beside: path, mode: mode)
+        do {
+            try rename(temporary, to: path)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Creates `path` holding `data` unless it exists: returns false, leaving the file as it
+    /// is, when another writer created it first (the temporary file is linked, never renamed,
+    /// so the first writer wins and nobody overwrites it).
+    public static func create(_ data: Data, at path: String, mode: mode_t = 0o644) throws -> Bool {
+        let temporary = try synced(data, beside: path, mode: mode)
+        defer { unlink(temporary) }
+        guard link(temporary, path) == 0 else {
+            if errno == EEXIST { return false }
+            throw LogStoreError(path: path, errno: errno)
+        }
+        syncFolder(of: path)
+        return true
+    }
+
+    /// Writes and syncs `data` to a new file next to `path`, named for this process and write.
+    private static func synced(_ data: Data, beside path: String, mode: mode_t) throws -> String {
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode)
         guard fd >= 0 else { throw LogStoreError(path: temporary, errno: errno) }
         do {
             try LogSpool.writeAll(fd: fd, bytes: [UInt8](data), at: 0, path: temporary)
             guard fsync(fd) == 0 else { throw LogStoreError(path: temporary, errno: errno) }
         } catch {
             close(fd)
+            unlink(temporary)
             throw error
         }
         close(fd)
-        try rename(temporary, to: path)
+        return temporary
     }
 
     /// Copies a file of any size in 1 MiB chunks to `destination` (created or truncated) and
@@ -129,8 +157,11 @@ public enum DurableFile {
     /// Renames `source` over `destination` and syncs the folder, so the new name survives a crash.
     public static func rename(_ source: String, to destination: String) throws {
         guard Foundation.rename(source, destination) == 0 else { throw LogStoreError(path: destination, errno: errno) }
-        let directory = (destination as NSString).deletingLastPathComponent
-        let dirFD = open(directory, O_RDONLY)
+        syncFolder(of: destination)
+    }
+
+    private static func syncFolder(of path: String) {
+        let dirFD = open((path as NSString).deletingLastPathComponent, O_RDONLY)
         if dirFD >= 0 {
             _ = fsync(dirFD)
             close(dirFD)
