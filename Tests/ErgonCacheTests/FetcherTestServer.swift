@@ -15,7 +15,7 @@ import Synchronization
 /// - `/norange/model.bin`: always the whole body with 200
 /// - `/short/model.bin`: the first request announces the whole body, sends 1 MiB and closes the
 ///   connection; later ones behave as `/files`
-/// - `/stall/model.bin`: sends 64 KiB, then nothing for 10 s
+/// - `/stall/model.bin`: sends 64 KiB, then nothing for 20 s
 /// - `/big/model.bin`: ``bigSize`` bytes, generated as they are sent
 /// - `/org/moved/resolve/main/model.bin`: 302 to `http://localhost:PORT/cdn/model.bin` (another host)
 /// - `/org/same/resolve/main/model.bin`: 302 to `/cdn/model.bin` (the same origin)
@@ -104,7 +104,7 @@ final class FetcherTestServer: Sendable {
                 status: .ok, headers: [.contentType: Self.contentType],
                 body: ResponseBody(contentLength: content.count) { writer in
                     try await writer.write(ByteBuffer(bytes: content[..<(64 << 10)]))
-                    try await Task.sleep(for: .seconds(10))
+                    try await Task.sleep(for: .seconds(20))
                     throw Failure("stalled on purpose")
                 })
         case "/big/model.bin":
