@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Domain types, the task state machine, the Backend/TaskQueue/LogStore protocols,
@@ -31,6 +33,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // Docker Engine API client over the unix socket and the DockerBackend.
@@ -131,6 +134,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(name: "ergon", dependencies: ["ErgonCLI"]),
@@ -146,7 +151,14 @@ let package = Package(
             ],
             path: "Tests/ErgonTestSupport"
         ),
-        .testTarget(name: "ErgonCoreTests", dependencies: ["ErgonCore", "ErgonTestSupport"]),
+        .testTarget(
+            name: "ErgonCoreTests",
+            dependencies: [
+                "ErgonCore", "ErgonTestSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ErgonSQLiteTests", dependencies: ["ErgonSQLite", "ErgonCore", "ErgonTestSupport"]),
         .testTarget(name: "ErgonPostgresTests", dependencies: ["ErgonPostgres", "ErgonCore", "ErgonTestSupport"]),
         .testTarget(name: "ErgonDockerTests", dependencies: ["ErgonDocker", "ErgonCore", "ErgonTestSupport"]),
@@ -178,6 +190,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(

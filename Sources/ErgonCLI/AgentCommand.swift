@@ -5,6 +5,8 @@ import ErgonS3
 import ErgonServer
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -27,7 +29,8 @@ struct AgentCommand: AsyncParsableCommand {
             throw UserError("--log-level: unknown level \"\(logLevel)\" (use trace, debug, info, notice, warning, error or critical)")
         }
         let config = try options.load()
-        LogSetup.bootstrap(level: level)
+        LogSetup.bootstrap(level: level, format: config.logFormat)
+        let metrics = MetricsSetup.bootstrap()
         let logger = Logger(label: "ergon.agent")
         let queue = try await config.openQueue()
         var gpus: [String] = []
@@ -58,7 +61,8 @@ struct AgentCommand: AsyncParsableCommand {
                             CacheKeeper(config: config, cache: cache, images: (backend as? DockerBackend)?.images, logger: logger),
                         ]
                         if let server = try AgentServer.make(
-                            config: config, queue: queue, artifacts: artifacts, resources: cache, logStore: logStore, logger: logger)
+                            config: config, queue: queue, artifacts: artifacts, resources: cache, logStore: logStore,
+                            metrics: { metrics.emitToString() }, logger: logger)
                         {
                             services.append(server)
                         }
@@ -114,16 +118,39 @@ struct AgentCommand: AsyncParsableCommand {
 enum LogSetup {
     private static let done = Mutex(false)
 
-    static func bootstrap(level: Logger.Level) {
+    static func bootstrap(level: Logger.Level, format: ErgonConfig.LogFormat = .text) {
         let first = done.withLock { done in
             defer { done = true }
             return !done
         }
         guard first else { return }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }
+}
+
+/// Installs the process-wide metrics backend once: a Prometheus registry that the server's
+/// `GET /metrics` renders.
+enum MetricsSetup {
+    private static let registry = Mutex<PrometheusCollectorRegistry?>(nil)
+
+    static func bootstrap() -> PrometheusCollectorRegistry {
+        registry.withLock { stored in
+            if let stored { return stored }
+            let made = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: made))
+            stored = made
+            return made
         }
     }
 }

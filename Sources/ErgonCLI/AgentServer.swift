@@ -8,10 +8,10 @@ import Logging
 /// the logs the agent itself uses.
 enum AgentServer {
     /// The server, or nil with `server.listen: off`. Warns about settings that leave rented
-    /// hosts without a worker API.
+    /// hosts without a worker API. `metrics` renders `GET /metrics`.
     static func make(
         config: ErgonConfig, queue: any TaskQueue, artifacts: any ArtifactStore, resources: (any ResourceProvider)? = nil,
-        logStore: any LogStore, logger: Logger
+        logStore: any LogStore, metrics: (@Sendable () -> String)? = nil, logger: Logger
     ) throws -> ErgonServer? {
         guard let listen = config.server.listen else {
             if config.mode == .vast {
@@ -31,7 +31,7 @@ enum AgentServer {
             uploadDirectory: config.dataDir + "/staging",
             uploadKey: try UploadKeyFile(path: config.dataDir + "/server/upload.key").load(),
             resources: resources, logger: Logger(label: "ergon.server"))
-        return ErgonServer(config: config.server, dependencies: dependencies)
+        return ErgonServer(config: config.server, dependencies: dependencies, metrics: metrics)
     }
 }
 

@@ -28,6 +28,8 @@ struct AgentsCommand: AsyncParsableCommand {
             /// `live`, `expired` (presumed dead: its tasks are taken over) or `stopped`.
             let status: String
             let tasksHeld: Int
+            /// Why a live agent orders nothing new (a money cap is reached); nil otherwise.
+            let holding: String?
         }
 
         func run() async throws {
@@ -49,6 +51,9 @@ struct AgentsCommand: AsyncParsableCommand {
                             String(row.tasksHeld),
                         ]
                     }))
+                for row in rows where row.holding != nil {
+                    print("\(row.id) orders nothing new: \(row.holding!)")
+                }
             }
         }
 
@@ -60,7 +65,8 @@ struct AgentsCommand: AsyncParsableCommand {
                     id: agent.id, mode: agent.mode, host: agent.host, pid: agent.pid, scope: agent.scope,
                     startedAt: agent.startedAt, lastHeartbeat: agent.heartbeatAt, leaseExpiresAt: agent.leaseExpiresAt,
                     status: agent.stoppedAt != nil ? "stopped" : agent.isLive(at: now) ? "live" : "expired",
-                    tasksHeld: held.filter { $0.task.agentID == agent.id }.count)
+                    tasksHeld: held.filter { $0.task.agentID == agent.id }.count,
+                    holding: agent.isLive(at: now) && agent.stoppedAt == nil ? agent.holding : nil)
             }
         }
     }

@@ -106,10 +106,13 @@ struct WorkflowSummaryJSON: Encodable {
 struct WorkflowDetailJSON: Encodable {
     let workflow: WorkflowSummaryJSON
     let tasks: [TaskJSON]
+    /// Dollars its tasks' instances cost (so far).
+    let cost: Double?
 
-    init(_ summary: WorkflowOperations.Summary) {
+    init(_ summary: WorkflowOperations.Summary, cost: Double? = nil) {
         workflow = WorkflowSummaryJSON(summary)
         tasks = summary.tasks.map(TaskJSON.init)
+        self.cost = cost
     }
 }
 

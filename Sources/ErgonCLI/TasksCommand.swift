@@ -70,6 +70,7 @@ struct TasksCommand: AsyncParsableCommand {
                 guard let task = try await queue.task(id) else { throw QueueError(.notFound, "no task \(id)") }
                 return (task, try await queue.attempts(of: id), try await queue.workflow(task.workflowID))
             }
+            let now = Date()
             let logOf = { (number: Int) in
                 store.location(key: LogKey(workflowID: task.workflowID, taskID: task.id, attempt: number))
             }
@@ -78,12 +79,13 @@ struct TasksCommand: AsyncParsableCommand {
                     let task: TaskJSON
                     let workflowName: String?
                     let command: String?
+                    let cost: Double
                     let attempts: [AttemptJSON]
                 }
                 try printJSON(Detail(
                     task: TaskJSON(task), workflowName: workflow?.name,
-                    command: task.spec.command.map(TaskTable.describe),
-                    attempts: attempts.map { AttemptJSON($0, log: logOf($0.number)) }))
+                    command: task.spec.command.map(TaskTable.describe), cost: CostSummary(attempts, at: now).dollars,
+                    attempts: attempts.map { AttemptJSON($0, log: logOf($0.number), at: now) }))
                 return
             }
             var lines: [(String, String)] = [
@@ -98,15 +100,24 @@ struct TasksCommand: AsyncParsableCommand {
             if let reason = task.reason { lines.append(("reason", reason)) }
             if let agent = task.agentID { lines.append(("agent", agent)) }
             if task.attempt > 0 { lines.append(("log", logOf(task.attempt))) }
+            if attempts.contains(where: { $0.pricePerHour != nil || $0.instanceID != nil }) {
+                lines.append(("cost", CostSummary(attempts, at: now).text))
+            }
+            if task.state == .pending {
+                let holding = try await queue.agents().filter { $0.isLive(at: now) && $0.holding != nil }
+                for agent in holding { lines.append(("waiting", "agent \(agent.id) orders nothing new: \(agent.holding!)")) }
+            }
             print(lines.map { $0.0.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n"))
             guard !attempts.isEmpty else { return }
             print("\nattempts:")
             print(TaskTable.table(
-                ["#", "PHASE", "INSTANCE", "GPU", "STARTED", "ENDED", "OUTCOME"],
+                ["#", "PHASE", "INSTANCE", "GPU", "STARTED", "ENDED", "$/H", "COST", "OUTCOME"],
                 attempts.map { a in
                     [
                         "\(a.number)", a.phase.rawValue, a.instanceID.map { String($0.prefix(12)) } ?? "-", a.gpu ?? "-",
-                        a.startedAt.map(Self.time) ?? "-", a.endedAt.map(Self.time) ?? "-", a.outcome?.summary ?? "",
+                        a.startedAt.map(Self.time) ?? "-", a.endedAt.map(Self.time) ?? "-",
+                        a.pricePerHour.map { String(format: "%.3f", $0) } ?? "-",
+                        a.cost(at: now).map(BudgetCheck.money) ?? "-", a.outcome?.summary ?? "",
                     ]
                 }))
         }

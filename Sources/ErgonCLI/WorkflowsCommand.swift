@@ -42,10 +42,13 @@ struct WorkflowsCommand: AsyncParsableCommand {
             let summary = try await mappingQueueErrors {
                 try await WorkflowOperations(queue: queue).summary(try await WorkflowIDResolver(queue: queue).resolve(id))
             }
+            var attempts: [AttemptRecord] = []
+            for task in summary.tasks { attempts += try await queue.attempts(of: task.id) }
+            let cost = CostSummary(attempts, at: Date())
             if json {
-                try printJSON(WorkflowDetailJSON(summary))
+                try printJSON(WorkflowDetailJSON(summary, cost: cost.dollars))
             } else {
-                WorkflowsCommand.printSummary(summary)
+                WorkflowsCommand.printSummary(summary, cost: cost)
             }
         }
     }
@@ -109,12 +112,13 @@ struct WorkflowsCommand: AsyncParsableCommand {
     }
 
     /// The text form of `workflows show`: facts, then the task table of `tasks list`.
-    static func printSummary(_ summary: WorkflowOperations.Summary) {
-        let lines: [(String, String)] = [
+    static func printSummary(_ summary: WorkflowOperations.Summary, cost: CostSummary? = nil) {
+        var lines: [(String, String)] = [
             ("workflow", summary.workflow.id.uuidString.lowercased()), ("name", summary.workflow.name),
             ("state", summary.state.rawValue), ("tasks", WorkflowTable.counts(summary)),
             ("created", TaskTable.time(summary.workflow.createdAt)),
         ]
+        if let cost { lines.append(("cost", cost.text)) }
         print(lines.map { $0.0.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n"))
         if !summary.tasks.isEmpty { print("\n" + TaskTable.render(summary.tasks)) }
     }

@@ -33,6 +33,18 @@ extension PostgresTaskQueue {
         try await read { db in try await Self.fetchHeld(db, agentID: nil) }
     }
 
+    /// Priced attempts billed after `since`.
+    public func billedAttempts(since: Date) async throws -> [AttemptRecord] {
+        try await read { db in
+            try await db.rows(
+                """
+                SELECT \(unescaped: Self.attemptColumns) FROM attempts
+                WHERE price_per_hour IS NOT NULL AND (ended_at IS NULL OR ended_at > \(Self.seconds(since)))
+                """
+            ).map { try Self.attemptRecord($0) }
+        }
+    }
+
     /// Moves a task of an agent whose lease ended to `to`, in one transaction. The old
     /// agent's row stays locked meanwhile, so a heartbeat arriving now waits, and wins next.
     public func adopt(taskID: UUID, from: String, to: String, expiredBefore: Date, at now: Date) async throws -> HeldTask? {

@@ -123,7 +123,7 @@ extension PostgresTaskQueue {
 
     static let attemptColumns = """
         task_id, number, agent_id, phase, instance_id, gpu, outcome, claimed_at, started_at, ended_at,
-        log_cursor, log_spooled, log_shipped, absent_ticks
+        log_cursor, log_spooled, log_shipped, absent_ticks, price_per_hour, billed_from
         """
 
     static func insert(_ attempt: AttemptRecord, _ db: PostgresSession) async throws {
@@ -134,7 +134,8 @@ extension PostgresTaskQueue {
             VALUES (\(text(attempt.taskID)), \(attempt.number), \(attempt.agentID), \(attempt.phase.rawValue),
                 \(attempt.instanceID), \(attempt.gpu), \(outcome), \(seconds(attempt.claimedAt)),
                 \(attempt.startedAt.map(seconds)), \(attempt.endedAt.map(seconds)), \(attempt.logCursor),
-                \(attempt.logSpooled), \(attempt.logShipped), \(attempt.absentTicks))
+                \(attempt.logSpooled), \(attempt.logShipped), \(attempt.absentTicks), \(attempt.pricePerHour),
+                \(attempt.billedFrom.map(seconds)))
             """)
     }
 
@@ -149,7 +150,8 @@ extension PostgresTaskQueue {
                 claimed_at = \(seconds(attempt.claimedAt)), started_at = \(attempt.startedAt.map(seconds)),
                 ended_at = \(attempt.endedAt.map(seconds)), log_cursor = \(attempt.logCursor),
                 log_spooled = \(attempt.logSpooled), log_shipped = \(attempt.logShipped),
-                absent_ticks = \(attempt.absentTicks)
+                absent_ticks = \(attempt.absentTicks), price_per_hour = \(attempt.pricePerHour),
+                billed_from = \(attempt.billedFrom.map(seconds))
             WHERE task_id = \(text(attempt.taskID)) AND number = \(attempt.number)
             RETURNING number
             """)
@@ -165,21 +167,25 @@ extension PostgresTaskQueue {
             SELECT \(unescaped: attemptColumns) FROM attempts WHERE task_id = \(text(taskID)) AND number = \(number)
             \(unescaped: lock ? "FOR UPDATE" : "")
             """
-        ).first.map(attemptRecord)
+        ).first.map { try attemptRecord($0) }
     }
 
-    static func attemptRecord(_ row: PostgresRandomAccessRow) throws -> AttemptRecord {
-        AttemptRecord(
-            taskID: try uuid(row["task_id"].decode(String.self)), number: try row["number"].decode(Int.self),
-            agentID: try row["agent_id"].decode(String.self),
-            phase: try enumValue(AttemptPhase.self, row["phase"].decode(String.self)),
-            instanceID: try row["instance_id"].decode(String?.self), gpu: try row["gpu"].decode(String?.self),
-            outcome: try row["outcome"].decode(String?.self).map { try decode(AttemptOutcome.self, $0) },
-            claimedAt: date(try row["claimed_at"].decode(Double.self)),
-            startedAt: try row["started_at"].decode(Double?.self).map(date),
-            endedAt: try row["ended_at"].decode(Double?.self).map(date),
-            logCursor: try row["log_cursor"].decode(String?.self), logSpooled: try row["log_spooled"].decode(Int64.self),
-            logShipped: try row["log_shipped"].decode(Int64.self), absentTicks: try row["absent_ticks"].decode(Int.self))
+    /// The attempt in `row`, whose attempt columns are named with `prefix` (`a_` in joins).
+    static func attemptRecord(_ row: PostgresRandomAccessRow, prefix: String = "") throws -> AttemptRecord {
+        func column(_ name: String) -> PostgresCell { row[prefix + name] }
+        return AttemptRecord(
+            taskID: try uuid(column("task_id").decode(String.self)), number: try column("number").decode(Int.self),
+            agentID: try column("agent_id").decode(String.self),
+            phase: try enumValue(AttemptPhase.self, column("phase").decode(String.self)),
+            instanceID: try column("instance_id").decode(String?.self), gpu: try column("gpu").decode(String?.self),
+            outcome: try column("outcome").decode(String?.self).map { try decode(AttemptOutcome.self, $0) },
+            claimedAt: date(try column("claimed_at").decode(Double.self)),
+            startedAt: try column("started_at").decode(Double?.self).map(date),
+            endedAt: try column("ended_at").decode(Double?.self).map(date),
+            logCursor: try column("log_cursor").decode(String?.self), logSpooled: try column("log_spooled").decode(Int64.self),
+            logShipped: try column("log_shipped").decode(Int64.self), absentTicks: try column("absent_ticks").decode(Int.self),
+            pricePerHour: try column("price_per_hour").decode(Double?.self),
+            billedFrom: try column("billed_from").decode(Double?.self).map(date))
     }
 
     /// Tasks held by an agent (`running` or `stopping`) with their current attempt, in
@@ -199,19 +205,7 @@ extension PostgresTaskQueue {
             ORDER BY t.seq
             """)
         return try rows.map { row in
-            let attempt = AttemptRecord(
-                taskID: try uuid(row["a_task_id"].decode(String.self)), number: try row["a_number"].decode(Int.self),
-                agentID: try row["a_agent_id"].decode(String.self),
-                phase: try enumValue(AttemptPhase.self, row["a_phase"].decode(String.self)),
-                instanceID: try row["a_instance_id"].decode(String?.self), gpu: try row["a_gpu"].decode(String?.self),
-                outcome: try row["a_outcome"].decode(String?.self).map { try decode(AttemptOutcome.self, $0) },
-                claimedAt: date(try row["a_claimed_at"].decode(Double.self)),
-                startedAt: try row["a_started_at"].decode(Double?.self).map(date),
-                endedAt: try row["a_ended_at"].decode(Double?.self).map(date),
-                logCursor: try row["a_log_cursor"].decode(String?.self),
-                logSpooled: try row["a_log_spooled"].decode(Int64.self),
-                logShipped: try row["a_log_shipped"].decode(Int64.self),
-                absentTicks: try row["a_absent_ticks"].decode(Int.self))
+            let attempt = try attemptRecord(row, prefix: "a_")
             return HeldTask(task: try taskRecord(row), attempt: attempt)
         }
     }

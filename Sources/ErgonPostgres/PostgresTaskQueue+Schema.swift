@@ -92,6 +92,14 @@ extension PostgresTaskQueue {
                 )
                 """,
             ]),
+        Migration(
+            version: "v2-billing",
+            statements: [
+                // What each attempt's instance costs and since when (`budget`, `ergon tasks show`).
+                "ALTER TABLE attempts ADD COLUMN price_per_hour DOUBLE PRECISION",
+                "ALTER TABLE attempts ADD COLUMN billed_from DOUBLE PRECISION",
+                "CREATE INDEX attempts_billed ON attempts (ended_at) WHERE price_per_hour IS NOT NULL",
+            ]),
     ]
 
     /// The advisory lock that serializes migrations, so agents starting at once are safe.

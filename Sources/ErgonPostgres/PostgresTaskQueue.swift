@@ -157,7 +157,7 @@ public final class PostgresTaskQueue: TaskQueue {
                 SELECT \(unescaped: Self.attemptColumns) FROM attempts WHERE task_id = \(Self.text(taskID))
                 ORDER BY number
                 """
-            ).map(Self.attemptRecord)
+            ).map { try Self.attemptRecord($0) }
         }
     }
 

@@ -74,8 +74,9 @@ extension SQLiteTaskQueue {
         try db.execute(
             sql: """
                 INSERT INTO attempts (task_id, number, agent_id, phase, instance_id, gpu, outcome, claimed_at,
-                    started_at, ended_at, log_cursor, log_spooled, log_shipped, absent_ticks)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    started_at, ended_at, log_cursor, log_spooled, log_shipped, absent_ticks, price_per_hour,
+                    billed_from)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: try attemptArguments(attempt))
     }
@@ -86,7 +87,7 @@ extension SQLiteTaskQueue {
             sql: """
                 UPDATE attempts SET task_id = ?, number = ?, agent_id = ?, phase = ?, instance_id = ?, gpu = ?,
                     outcome = ?, claimed_at = ?, started_at = ?, ended_at = ?, log_cursor = ?, log_spooled = ?,
-                    log_shipped = ?, absent_ticks = ?
+                    log_shipped = ?, absent_ticks = ?, price_per_hour = ?, billed_from = ?
                 WHERE task_id = ? AND number = ?
                 """,
             arguments: try attemptArguments(attempt) + [text(attempt.taskID), attempt.number])
@@ -98,7 +99,7 @@ extension SQLiteTaskQueue {
             text(attempt.taskID), attempt.number, attempt.agentID, attempt.phase.rawValue, attempt.instanceID,
             attempt.gpu, try attempt.outcome.map(json), seconds(attempt.claimedAt), attempt.startedAt.map(seconds),
             attempt.endedAt.map(seconds), attempt.logCursor, attempt.logSpooled, attempt.logShipped,
-            attempt.absentTicks,
+            attempt.absentTicks, attempt.pricePerHour, attempt.billedFrom.map(seconds),
         ]
     }
 
@@ -112,12 +113,14 @@ extension SQLiteTaskQueue {
         let outcome: String? = row["outcome"]
         let startedAt: Double? = row["started_at"]
         let endedAt: Double? = row["ended_at"]
+        let billedFrom: Double? = row["billed_from"]
         return AttemptRecord(
             taskID: try uuid(row["task_id"]), number: row["number"], agentID: row["agent_id"],
             phase: try enumValue(AttemptPhase.self, row["phase"]), instanceID: row["instance_id"], gpu: row["gpu"],
             outcome: try outcome.map { try decode(AttemptOutcome.self, $0) }, claimedAt: date(row["claimed_at"]),
             startedAt: startedAt.map(date), endedAt: endedAt.map(date), logCursor: row["log_cursor"],
-            logSpooled: row["log_spooled"], logShipped: row["log_shipped"], absentTicks: row["absent_ticks"])
+            logSpooled: row["log_spooled"], logShipped: row["log_shipped"], absentTicks: row["absent_ticks"],
+            pricePerHour: row["price_per_hour"], billedFrom: billedFrom.map(date))
     }
 
     // MARK: workflows

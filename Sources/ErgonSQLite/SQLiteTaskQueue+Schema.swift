@@ -84,6 +84,15 @@ extension SQLiteTaskQueue {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v4-billing") { db in
+            // What each attempt's instance costs and since when (`budget`, `ergon tasks show`).
+            try db.execute(
+                sql: """
+                    ALTER TABLE attempts ADD COLUMN price_per_hour REAL;
+                    ALTER TABLE attempts ADD COLUMN billed_from REAL;
+                    CREATE INDEX attempts_billed ON attempts (ended_at) WHERE price_per_hour IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 

@@ -133,6 +133,17 @@ public final class SQLiteTaskQueue: TaskQueue {
         }
     }
 
+    /// Priced attempts billed after `since`.
+    public func billedAttempts(since: Date) async throws -> [AttemptRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM attempts WHERE price_per_hour IS NOT NULL AND (ended_at IS NULL OR ended_at > ?)",
+                arguments: [Self.seconds(since)]
+            ).map(Self.attemptRecord)
+        }
+    }
+
     /// Pending tasks in claim order: priority descending, then submission order.
     public func pendingTasks(limit: Int) async throws -> [TaskRecord] {
         try await pool.read { db in

@@ -17,12 +17,16 @@ public struct ErgonServer: Service {
     public let dependencies: ServerDependencies
     /// Called with the bound port once the server listens (useful with port 0).
     public let onListening: @Sendable (Int) async -> Void
+    /// Renders the agent's metrics in Prometheus's text format for `GET /metrics`; nil: no such route.
+    public let metrics: (@Sendable () -> String)?
 
     public init(
-        config: ErgonConfig.Server, dependencies: ServerDependencies, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        config: ErgonConfig.Server, dependencies: ServerDependencies,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }, metrics: (@Sendable () -> String)? = nil
     ) {
         self.config = config
         self.dependencies = dependencies
+        self.metrics = metrics
         self.onListening = onListening
     }
 
@@ -89,6 +93,7 @@ public struct ErgonServer: Service {
         UploadRoutes(dependencies: dependencies, gate: gate).add(to: router)
         ResourceRoutes(dependencies: dependencies, gate: gate, origin: origin).add(to: router)
         OperatorRoutes(dependencies: dependencies, operatorToken: config.operatorToken).add(to: router)
+        if let metrics { MetricsRoute(render: metrics, operatorToken: config.operatorToken, logger: dependencies.logger).add(to: router) }
         return router
     }
 

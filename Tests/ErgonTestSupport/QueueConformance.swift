@@ -53,6 +53,9 @@ public enum QueueConformance {
         case abandonRetriesTheTask
         /// `claimNext` follows claim order within the kind of task asked for.
         case claimNextTakesTheNextOfItsKind
+        /// A deferred attempt (nothing ordered) returns the task to `pending` without counting;
+        /// `billedAttempts(since:)` returns the priced attempts billed in the window.
+        case billing
 
         /// Runs this check against fresh queues from `make`.
         public func run(_ make: TaskQueueFactory) async throws {
@@ -78,6 +81,7 @@ public enum QueueConformance {
             case .unknownHolderIsTakenOver: try await QueueConformance.unknownHolderIsTakenOver(make)
             case .abandonRetriesTheTask: try await QueueConformance.abandonRetriesTheTask(make)
             case .claimNextTakesTheNextOfItsKind: try await QueueConformance.claimNextTakesTheNextOfItsKind(make)
+            case .billing: try await QueueConformance.billing(make)
             }
         }
     }
@@ -227,6 +231,8 @@ public enum QueueConformance {
         attempt.logSpooled = 5_000_000_000
         attempt.logShipped = 4_999_999_999
         attempt.absentTicks = 2
+        attempt.pricePerHour = 0.4375
+        attempt.billedFrom = t0 + 0.5
         try await queue.updateAttempt(attempt)
         #expect(try await queue.attempts(of: a.id) == [attempt])
         #expect(try await queue.heldTasks(agentID: "agent").map(\.attempt) == [attempt])

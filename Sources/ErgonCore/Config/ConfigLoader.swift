@@ -6,7 +6,7 @@ public enum ConfigLoader {
     /// The keys a config file may hold at the top level.
     public static let topLevelKeys = [
         "agent", "mode", "data_dir", "queue", "logs", "artifacts", "s3", "server", "scheduler", "docker", "vast_api",
-        "cache",
+        "cache", "budget", "logging",
     ]
 
     static let agentKeys = ["id"]
@@ -127,10 +127,14 @@ public enum ConfigLoader {
                 problem: "required in vast mode: instances are re-adopted and reaped by the agent id in their label, so it must not change with the host name (e.g. agent: {id: vast-1})",
                 line: fields["mode"]?.line)
         }
-        return ErgonConfig(
+        let budget = try readBudget(fields["budget"])
+        var config = ErgonConfig(
             source: fileName, agentID: agentID, mode: mode, dataDir: dataDir, queue: queue, leases: leases, logStore: logStore,
             artifactStore: artifactStore, logFlushInterval: flushInterval, s3: s3, server: server, scheduler: scheduler,
             docker: docker, vast: vast, cache: cache)
+        config.budget = budget
+        config.logFormat = try readLogging(fields["logging"])
+        return config
     }
 
     private static func readAgentID(_ section: DocumentNode?) throws(DocumentNode.Fault) -> String? {

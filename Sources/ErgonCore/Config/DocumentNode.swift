@@ -242,7 +242,7 @@ struct DocumentNode {
     }
 
     /// The scalar text for a typed read, with a wrong-type fault naming `expected` otherwise.
-    private func scalarText(_ expected: String) throws(Fault) -> String {
+    func scalarText(_ expected: String) throws(Fault) -> String {
         guard case .scalar = node, !isNull else { throw fault(.wrongType, "expected \(expected), got \(shown)") }
         return try string()
     }

@@ -241,6 +241,14 @@ public struct ErgonConfig: Equatable, Sendable {
         }
     }
 
+    /// How the agent's own log lines are written (`logging.format`).
+    public enum LogFormat: String, Equatable, Sendable, CaseIterable {
+        /// One line of text per message, for people.
+        case text
+        /// One JSON object per line, for log collectors.
+        case json
+    }
+
     /// The file the configuration came from (for messages), or `<defaults>`.
     public var source: String
     public var agentID: String
@@ -261,6 +269,10 @@ public struct ErgonConfig: Equatable, Sendable {
     public var docker: Docker
     public var vast: Vast
     public var cache: Cache
+    /// How the agent writes its own log lines on standard error (`logging.format`).
+    public var logFormat: LogFormat = .text
+    /// The money caps across the queue's instances (`budget`).
+    public var budget = BudgetPolicy()
 
     public init(
         source: String = "<defaults>", agentID: String, mode: Mode = .docker, dataDir: String,

@@ -13,6 +13,9 @@ public final class LogShipper: Sendable {
     public let store: any LogStore
     /// Logs with a ship in progress: a second ship of the same log waits for the next round.
     private let inFlight = Mutex<Set<LogKey>>([])
+    /// How many bytes of each log the store showed after this process's last ship of it, so
+    /// the metrics count only what a ship added (a log's first ship here counts from 0).
+    private let visible = Mutex<[LogKey: Int64]>([:])
 
     public init(spool: LogSpool, store: any LogStore) {
         self.spool = spool
@@ -34,7 +37,13 @@ public final class LogShipper: Sendable {
         guard claimed else { return .busy }
         defer { _ = inFlight.withLock { $0.remove(key) } }
         let log = SpooledLog(key: key, path: spool.path(of: key), length: length, isComplete: complete)
-        return .shipped(try await store.ship(log))
+        let shown = try await store.ship(log)
+        let before = visible.withLock { lengths in
+            defer { lengths[key] = complete ? nil : shown }
+            return lengths[key] ?? 0
+        }
+        ErgonMetrics.logBytesShipped(shown - before)
+        return .shipped(shown)
     }
 
     /// The folder of logs waiting to be made final.

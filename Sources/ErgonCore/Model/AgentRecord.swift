@@ -24,6 +24,8 @@ public struct AgentRecord: Equatable, Sendable, Codable {
     public var leaseExpiresAt: Date
     /// When it stopped gracefully (its lease then ends at once); nil while it runs.
     public var stoppedAt: Date?
+    /// Why it orders nothing new now (a money cap is reached), as of its last heartbeat.
+    public var holding: String?
 
     public init(
         id: String, mode: String, scope: String, host: String, pid: Int, startedAt: Date, heartbeatAt: Date,

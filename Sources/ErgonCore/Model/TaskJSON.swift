@@ -77,8 +77,17 @@ public struct AttemptJSON: Encodable, Sendable {
     public let endedAt: Date?
     public let logBytes: Int64
     public let log: String
+    /// Dollars per hour of its instance, storage included; nil without a price.
+    public let pricePerHour: Double?
+    /// Seconds its instance was billed (so far, while it lives).
+    public let billedSeconds: Double?
+    /// Dollars: price × billed time.
+    public let cost: Double?
 
-    public init(_ attempt: AttemptRecord, log: String) {
+    public init(_ attempt: AttemptRecord, log: String, at now: Date = Date()) {
+        pricePerHour = attempt.pricePerHour
+        billedSeconds = attempt.pricePerHour == nil ? nil : attempt.billedSeconds(at: now)
+        cost = attempt.cost(at: now)
         number = attempt.number
         agent = attempt.agentID
         phase = attempt.phase.rawValue
@@ -94,6 +103,7 @@ public struct AttemptJSON: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case number, agent, phase, instanceId, gpu, outcome, claimedAt, startedAt, endedAt, logBytes, log
+        case pricePerHour, billedSeconds, cost
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -109,5 +119,8 @@ public struct AttemptJSON: Encodable, Sendable {
         try c.encode(endedAt, forKey: .endedAt)
         try c.encode(logBytes, forKey: .logBytes)
         try c.encode(log, forKey: .log)
+        try c.encode(pricePerHour, forKey: .pricePerHour)
+        try c.encode(billedSeconds, forKey: .billedSeconds)
+        try c.encode(cost, forKey: .cost)
     }
 }

@@ -83,6 +83,9 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
     case unrecoverable(reason: String)
     /// A user stopped the task.
     case stopped
+    /// Nothing was ordered: the order would have passed a money cap (`vast_api.max_dph`,
+    /// `budget.*`). The task returns to `pending` and the attempt does not count.
+    case deferred(reason: String)
 
     /// The task state this outcome leads to when no retry happens.
     public var finalState: TaskState {
@@ -90,6 +93,7 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
         case .exited(let code): return code == 0 ? .completed : .failed
         case .systemError, .hostFailure, .exitStatusInLog, .timedOut, .unrecoverable: return .error
         case .stopped: return .stopped
+        case .deferred: return .pending
         }
     }
 
@@ -102,6 +106,7 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
         case .timedOut(let reason): return reason
         case .unrecoverable(let reason): return reason
         case .stopped: return "stopped by a user"
+        case .deferred(let reason): return "not ordered: \(reason)"
         }
     }
 }
@@ -131,13 +136,21 @@ public struct AttemptRecord: Codable, Equatable, Sendable {
     public var logShipped: Int64
     /// Consecutive ticks the listing did not show the instance.
     public var absentTicks: Int
+    /// What the instance costs per hour in dollars, storage included (Vast's `dph_total`), once
+    /// known; nil for backends without a price (docker).
+    public var pricePerHour: Double?
+    /// When the instance was ordered, from which it is billed until the attempt ends (its
+    /// instance is destroyed); nil: from the claim.
+    public var billedFrom: Date?
 
     public init(
         taskID: UUID, number: Int, agentID: String, phase: AttemptPhase = .ordering, instanceID: String? = nil,
         gpu: String? = nil, outcome: AttemptOutcome? = nil, claimedAt: Date, startedAt: Date? = nil,
         endedAt: Date? = nil, logCursor: String? = nil, logSpooled: Int64 = 0, logShipped: Int64 = 0,
-        absentTicks: Int = 0
+        absentTicks: Int = 0, pricePerHour: Double? = nil, billedFrom: Date? = nil
     ) {
+        self.pricePerHour = pricePerHour
+        self.billedFrom = billedFrom
         self.taskID = taskID
         self.number = number
         self.agentID = agentID
@@ -152,6 +165,24 @@ public struct AttemptRecord: Codable, Equatable, Sendable {
         self.logSpooled = logSpooled
         self.logShipped = logShipped
         self.absentTicks = absentTicks
+    }
+
+    /// The seconds the attempt's instance is billed for by `now` (until it ended).
+    public func billedSeconds(at now: Date) -> TimeInterval {
+        max(0, (endedAt ?? now).timeIntervalSince(billedFrom ?? claimedAt))
+    }
+
+    /// What the attempt cost by `now`: price × billed time; nil without a price.
+    public func cost(at now: Date) -> Double? {
+        pricePerHour.map { $0 * billedSeconds(at: now) / 3600 }
+    }
+
+    /// What the attempt cost within `[start, now]`: the part of its billed time in that window.
+    public func cost(from start: Date, to now: Date) -> Double {
+        guard let pricePerHour else { return 0 }
+        let from = max(billedFrom ?? claimedAt, start)
+        let until = min(endedAt ?? now, now)
+        return pricePerHour * max(0, until.timeIntervalSince(from)) / 3600
     }
 }
 

@@ -75,6 +75,8 @@ public enum WorkflowRules {
             return (.error, reason)
         case .stopped:
             return (.stopped, "stopped by a user")
+        case .deferred(let reason):
+            return (.pending, "waiting: \(reason)")
         }
     }
 

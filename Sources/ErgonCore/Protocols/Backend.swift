@@ -97,6 +97,9 @@ public struct BackendError: Error, Equatable, Sendable, CustomStringConvertible 
         /// must not be ordered again; the next listing finds it by its label, or the ordering
         /// grace period ends the attempt.
         case outcomeUnknown
+        /// Nothing was ordered because every matching offer would pass a money cap
+        /// (`vast_api.max_dph`, `budget.*`): the task waits, its attempt not counted.
+        case overBudget
     }
     public var kind: Kind
     public var message: String

@@ -78,6 +78,10 @@ public struct LaunchRequest: Sendable {
     public var parents: [TaskRecord]
     /// The task's resources, ready on the agent's disk (docker mode mounts each at its target).
     public var resources: [PreparedResource] = []
+    /// The money caps an order must fit (vast mode); nil: no cap beyond the backend's own.
+    public var budget: (any OrderBudget)?
+    /// How many hours an order is counted for against `budget.max_total_spend`.
+    public var expectedHours: Double = 1
 
     public init(
         task: TaskRecord, attempt: Int, label: InstanceLabel, gpu: String?, environment: [String: String],

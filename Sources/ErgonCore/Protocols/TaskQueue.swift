@@ -99,6 +99,9 @@ public protocol TaskQueue: Sendable {
     func agents() async throws -> [AgentRecord]
     /// The tasks every agent holds (`running` or `stopping`) with their current attempt.
     func heldTasks() async throws -> [HeldTask]
+    /// Every attempt with a price whose instance is still billed or stopped being billed after
+    /// `since` (any agent's): the spend of a period (`budget.max_total_spend`).
+    func billedAttempts(since: Date) async throws -> [AttemptRecord]
     /// Moves a task `from` holds to `to`, with its current attempt, when `from`'s lease ended
     /// at or before `expiredBefore` (an agent the queue has no record of counts as ended).
     /// Nil when the task is no longer `from`'s or its lease is live again.

@@ -87,6 +87,13 @@ public actor MemoryTaskQueue: TaskQueue {
         }
     }
 
+    /// Priced attempts billed after `since`.
+    public func billedAttempts(since: Date) async throws -> [AttemptRecord] {
+        taskRecords.flatMap { attemptRecords[$0.id] ?? [] }.filter { attempt in
+            attempt.pricePerHour != nil && (attempt.endedAt.map { $0 > since } ?? true)
+        }
+    }
+
     /// Pending tasks in claim order: priority descending, then submission order.
     public func pendingTasks(limit: Int) async throws -> [TaskRecord] {
         pending(limit: limit) { _ in true }

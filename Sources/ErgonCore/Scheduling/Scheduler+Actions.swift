@@ -63,6 +63,8 @@ extension Scheduler {
                 environment: backend.environment(task: task, attempt: attempt.number, parents: parents, access: access),
                 dataDirectory: dataDirectory, workflow: workflow, parents: parents)
             draft.resources = prepared
+            draft.budget = ledger
+            draft.expectedHours = expectedHours(of: task)
             let request = draft
             if !prepared.isEmpty {
                 for resource in prepared {
@@ -71,16 +73,21 @@ extension Scheduler {
                 attempt = try note(attempt, String(format: "resources ready in %.3f s", fetchTime.seconds))
                 try await queue.updateAttempt(attempt)
             }
+            // Billed from the order on (a little early: the search comes first).
+            attempt.billedFrom = now()
             let ordered = attempt
-            let id = try await withDeadline(basePolicy.provisioningTimeout) { [backend, queue] in
+            let id = try await withDeadline(basePolicy.provisioningTimeout) { [backend, queue, ledger] in
                 try await backend.launch(request) { id in
                     var recorded = ordered
                     recorded.instanceID = id
                     recorded.phase = .provisioning
+                    recorded.pricePerHour = await ledger.price(of: request.label)
                     try await queue.updateAttempt(recorded)
                 }
             }
             attempt.instanceID = id
+            attempt.pricePerHour = await ledger.price(of: request.label)
+            endDeferral(of: task.id)
             if backend.launchStartsCommand {
                 attempt.phase = .running
                 attempt.startedAt = now()
@@ -104,7 +111,11 @@ extension Scheduler {
             logger.warning("launch of \(task.spec.slug) attempt \(attempt.number) stopped: \(error.message)")
         } catch {
             let message = (error as? BackendError)?.message ?? "\(error)"
-            logger.error("launch of \(task.spec.slug) attempt \(attempt.number) failed: \(message)")
+            if (error as? BackendError)?.kind == .overBudget {
+                logger.notice("\(task.spec.slug) waits \(Reconciler.format(deferLaunch(of: task.id))): \(message)")
+            } else {
+                logger.error("launch of \(task.spec.slug) attempt \(attempt.number) failed: \(message)")
+            }
             // The backend may have recorded an instance before failing: read it back.
             let current = try await queue.attempts(of: task.id).last { $0.number == attempt.number } ?? attempt
             guard current.agentID == agentID else {
@@ -112,7 +123,10 @@ extension Scheduler {
                 return
             }
             let outcome: AttemptOutcome
-            if let unsupported = error as? UnsupportedTaskField {
+            if (error as? BackendError)?.kind == .overBudget {
+                // Nothing was ordered: the task waits, its attempt not counted.
+                outcome = .deferred(reason: message)
+            } else if let unsupported = error as? UnsupportedTaskField {
                 outcome = .unrecoverable(reason: unsupported.reason)
             } else if let resourceError = error as? ResourceError {
                 outcome = resourceError.isPermanent
@@ -172,6 +186,10 @@ extension Scheduler {
         var attempt = try await restoreSpool(held)
         attempt.instanceID = instanceID
         attempt.absentTicks = 0
+        if attempt.pricePerHour == nil, let price = listedPrices[instanceID] {
+            // Adopted by its label, or taken over: the listing tells its price.
+            attempt.pricePerHour = price
+        }
         if attempt.phase != phase {
             attempt.phase = phase
             if phase == .running, attempt.startedAt == nil { attempt.startedAt = now() }
@@ -295,7 +313,7 @@ extension Scheduler {
         case .systemError(let reason), .hostFailure(let reason), .timedOut(let reason), .unrecoverable(let reason):
             return reason
         case .stopped: return "stopped by a user"
-        case .exited, .exitStatusInLog: return nil
+        case .exited, .exitStatusInLog, .deferred: return nil
         }
     }
 

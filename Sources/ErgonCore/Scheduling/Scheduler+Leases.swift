@@ -22,10 +22,12 @@ extension Scheduler {
 
     /// This run's record, with its lease renewed from `now`.
     func agentRecord(at now: Date, stopping: Bool = false) -> AgentRecord {
-        AgentRecord(
+        var record = AgentRecord(
             id: agentID, mode: mode, scope: scope, host: hostName, pid: Int(ProcessInfo.processInfo.processIdentifier),
             startedAt: startedAt, heartbeatAt: now, leaseExpiresAt: stopping ? now : now.addingTimeInterval(leases.lease),
             stoppedAt: stopping ? now : nil)
+        record.holding = stopping ? nil : launchHold
+        return record
     }
 
     /// True while the last heartbeat that got through keeps the lease, with one heartbeat

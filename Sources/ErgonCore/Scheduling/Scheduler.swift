@@ -74,6 +74,18 @@ public actor Scheduler: Service {
     let hostName = LocalHost.name
     /// The ids of the other agents sharing the queue: their instances are listed with ours.
     var otherAgents: Set<String> { Set(knownAgents.map(\.id)).subtracting([agentID]) }
+    /// The money caps (`budget`), and the account kept against them (it also tells the price
+    /// each order was placed at).
+    let budget: BudgetPolicy
+    let ledger: SpendLedger
+    /// Why this agent orders nothing now (a cap is reached), as last logged.
+    var launchHold: String?
+    /// Tasks whose last launch a cap deferred: left alone until then, and the refusals in a row.
+    var deferredUntil: [UUID: (until: Date, refusals: Int)] = [:]
+    /// The priced attempts of the budget's period as last read, and when.
+    var billedRead: (at: Date, attempts: [AttemptRecord])?
+    /// The price per hour of each instance in the latest listing.
+    var listedPrices: [String: Double] = [:]
 
     /// A scheduler for `config`, with the GPUs already resolved (docker mode).
     public init(
@@ -106,6 +118,8 @@ public actor Scheduler: Service {
         self.mode = config.mode.rawValue
         self.leases = config.leases
         self.startedAt = now()
+        self.budget = config.budget
+        self.ledger = SpendLedger(policy: config.budget, now: now)
     }
 
     /// Ends a launch's hold on a task it claimed in place of the chosen one: like an action's
@@ -213,6 +227,7 @@ public actor Scheduler: Service {
     /// Runs one tick's reconciliation and returns the actions to start, each marked busy.
     func plan() async -> [(SchedulerAction, HeldTask?)] {
         ticks += 1
+        let tickStarted = ContinuousClock.now
         let wokenFromOutside = outsideChange.withLock { flag in
             defer { flag = false }
             return flag
@@ -230,6 +245,10 @@ public actor Scheduler: Service {
         // Without a lease known to hold, the other agents may be taking this one's tasks over:
         // it claims nothing new until a heartbeat gets through again.
         policy.claiming = !isDraining && holdsLease(at: now())
+        listedPrices = Dictionary(listing.compactMap { instance in instance.pricePerHour.map { (instance.id, $0) } }) { a, _ in a }
+        if policy.claiming, await budgetHolds(listing: listing) {
+            policy.claiming = false
+        }
         let snapshot: ReconcilerSnapshot
         do {
             // Read after the listing: anything listed was recorded by its claim before now.
@@ -238,7 +257,8 @@ public actor Scheduler: Service {
             let pending = policy.claiming ? try await pendingCandidates(policy) : []
             let cleanups = try await queue.workflowsToCleanUp()
             snapshot = ReconcilerSnapshot(
-                held: held, pending: pending, listing: listing, busy: busy.union(completedDuringPlan).union(claimedInstead),
+                held: held, pending: pending, listing: listing,
+                busy: busy.union(completedDuringPlan).union(claimedInstead).union(deferredTasks()),
                 workflowsToCleanUp: cleanups,
                 launching: Array(launching.merging(launchedDuringPlan) { a, _ in a }.values),
                 heldByOthers: everyone.filter { $0.task.agentID != agentID }, otherAgents: otherAgents)
@@ -259,6 +279,7 @@ public actor Scheduler: Service {
             // A drain that began while this tick read claims nothing new.
             actions.removeAll { if case .launch = $0 { return true } else { return false } }
         }
+        recordTickMetrics(snapshot, started: tickStarted)
         logger.trace("tick \(ticks): \(snapshot.held.count) held, \(snapshot.pending.count) pending, \(listing.count) listed, \(actions.count) action(s)")
         return actions.map { action in
             if let subject = action.subject { busy.insert(subject) }

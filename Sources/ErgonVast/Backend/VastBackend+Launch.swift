@@ -28,10 +28,15 @@ extension VastBackend {
         }
         let ranked = await preferringWarmHosts(selection.rank(offers), image: task.image, slug: task.slug)
         guard !ranked.isEmpty else {
-            let cap = settings.maxDPH.map { String(format: " at or under $%.3f/h (vast_api.max_dph)", $0) } ?? ""
+            if let cap = settings.maxDPH, let cheapest = OfferSelection(filter: selection.filter, maxDPH: nil, diskGB: selection.diskGB).rank(offers).first {
+                // Offers match, but over the cap: the task waits for the market, not an attempt.
+                throw BackendError(
+                    .overBudget,
+                    "vast_api.max_dph \(BudgetCheck.money(cap))/h: the cheapest matching offer costs \(BudgetCheck.money(cheapest.dphTotal))/h")
+            }
             throw BackendError(
                 .launchFailed,
-                "no offer matches the filters\(cap) (\(offers.count) returned by the search); `ergon offers --explain` shows which terms remove them")
+                "no offer matches the filters (\(offers.count) returned by the search); `ergon offers --explain` shows which terms remove them")
         }
         let wrapper = VastLaunchWrapper(
             argv: argv, workDir: task.workDir, label: request.label,
@@ -41,6 +46,10 @@ extension VastBackend {
             args: wrapper.args, onstart: wrapper.onstart, imageLogin: imageLogin(for: task.image))
         var gone: [Int] = []
         for offer in ranked.prefix(settings.maxOffersTried) {
+            if let refusal = await request.budget?.admit(pricePerHour: offer.dphTotal, hours: request.expectedHours, label: request.label) {
+                // Offers are cheapest first: the next one would pass the cap too.
+                throw BackendError(.overBudget, refusal)
+            }
             do {
                 let created = try await client.createInstance(offerID: offer.id, request: order)
                 let id = String(created.id)
@@ -56,6 +65,7 @@ extension VastBackend {
                 }
                 switch error.kind {
                 case .offerGone:
+                    await request.budget?.withdraw(label: request.label)
                     gone.append(offer.id)
                     logger.info("offer \(offer.id) was taken before the order; trying the next one")
                     continue
@@ -64,6 +74,7 @@ extension VastBackend {
                     // never send it again; the listing finds the instance by its label.
                     throw BackendError(.outcomeUnknown, "the order on offer \(offer.id) got no answer (\(error))")
                 default:
+                    await request.budget?.withdraw(label: request.label)
                     throw Self.backendError(error, doing: "ordering offer \(offer.id)")
                 }
             }

@@ -14,6 +14,9 @@ struct VastCall: Sendable {
         case destroyInstance = "destroy instance"
         case setLabel = "label instance"
         case stopInstance = "stop instance"
+
+        /// The `endpoint` label of the Vast call metrics: `search_offers`, `create_instance`, ….
+        var metricLabel: String { rawValue.replacingOccurrences(of: " ", with: "_") }
     }
 
     /// The HTTP methods the API uses.

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ErgonCore
 import Foundation
 import Logging
 import NIOCore
@@ -92,6 +93,7 @@ public struct VastClient: Sendable {
             } catch let error as VastError {
                 outcome = .failure(error)
             }
+            ErgonMetrics.vastCall(endpoint: call.operation.metricLabel, failure: outcome.failure?.kind.metricLabel)
             switch outcome {
             case .success(let json):
                 logger.debug("vast call succeeded", metadata: ["call": "\(call.label)", "attempt": "\(attempt)"])
@@ -189,5 +191,30 @@ public struct VastClient: Sendable {
         var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
+
+extension VastError.Kind {
+    /// The `kind` label of the Vast error metric: the kind without its details.
+    var metricLabel: String {
+        switch self {
+        case .auth: return "auth"
+        case .rateLimited: return "rate_limited"
+        case .offerGone: return "offer_gone"
+        case .notFound: return "not_found"
+        case .server: return "server"
+        case .rejected: return "rejected"
+        case .malformed: return "malformed"
+        case .timeout: return "timeout"
+        case .transport: return "transport"
+        }
+    }
+}
+
+extension Result {
+    /// The error of a failure; nil for a success.
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }
