@@ -24,7 +24,7 @@ enum ConfiguredBackend {
         case .vast:
             return try await VastBackend.withBackend(
                 settings: config.vast, agentID: config.agentID, warmHostsFile: WarmHosts.path(cacheDirectory: config.cacheDirectory),
-                logger: logger
+                hostRecordFile: HostReputation.path(cacheDirectory: config.cacheDirectory), logger: logger
             ) { backend in
                 try await prepared(backend)
                 return try await body(backend)

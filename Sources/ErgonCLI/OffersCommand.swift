@@ -43,11 +43,13 @@ struct OffersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (settings, cacheDirectory) = try loadSettings()
+        // The machines the agent keeps away from are left out here too, as its launch would.
+        let excluded = await excludedMachines(cacheDirectory: cacheDirectory)
         let selection: OfferSelection
         do {
             selection = try OfferSelection.make(
-                agentFilters: filter ?? settings.offerFilters, maxDPH: settings.maxDPH, diskGB: diskGB ?? settings.diskGB,
-                limit: max(limit, 64))
+                agentFilters: filter ?? settings.offerFilters, excludedMachines: excluded.map(\.machine), maxDPH: settings.maxDPH,
+                diskGB: diskGB ?? settings.diskGB, limit: max(limit, 64))
         } catch {
             throw UserError("\(filter != nil ? "--filter" : "\(config ?? "ergon.yaml"): vast_api.offer_filters"): \(error)")
         }
@@ -80,7 +82,7 @@ struct OffersCommand: AsyncParsableCommand {
         if json {
             try printJSON(OffersJSON(
                 request: selection.requestBody, returned: offers.count, offers: ranked.prefix(limit).map(OfferRow.init),
-                chosen: ranked.first.map(OfferRow.init), funnel: funnel, warmHost: warmChoice))
+                chosen: ranked.first.map(OfferRow.init), funnel: funnel, warmHost: warmChoice, excludedMachines: excluded))
             return
         }
         print(OfferRow.table(ranked.prefix(limit).map(OfferRow.init)))
@@ -88,6 +90,16 @@ struct OffersCommand: AsyncParsableCommand {
             print("\nfunnel: \(funnel.total) offers with room for \(OfferFunnel.number(selection.diskGB)) GB of disk, before any filter term")
             for step in funnel.steps {
                 print("  \(step.term.padding(toLength: 44, withPad: " ", startingAt: 0)) removed \(String(step.removed).leftPadded(6))  left \(String(step.left).leftPadded(6))")
+            }
+        }
+        if explain {
+            if excluded.isEmpty {
+                print("\nexcluded machines: none (no failures on record\(cacheDirectory == nil ? ", no config" : ""))")
+            } else {
+                print("\nexcluded machines (\(excluded.count), from the agent's host record):")
+                for exclusion in excluded {
+                    print("  machine \(exclusion.machine) until \(TaskTable.time(exclusion.until)): \(exclusion.reason)")
+                }
             }
         }
         if let warmChoice {
@@ -116,6 +128,14 @@ struct OffersCommand: AsyncParsableCommand {
         option.config = path
         let loaded = try option.load()
         return (loaded.vast, loaded.cacheDirectory)
+    }
+
+    /// The machines the agent keeps away from now (``HostReputation``), from its record.
+    func excludedMachines(cacheDirectory: String?) async -> [HostReputation.Exclusion] {
+        guard let cacheDirectory else { return [] }
+        var logger = Logger(label: "ergon.offers")
+        logger.logLevel = .warning
+        return await HostReputation(path: HostReputation.path(cacheDirectory: cacheDirectory), logger: logger).exclusions()
     }
 
     /// The machines that ran `--image` lately, from the record the agent keeps; none without
@@ -210,6 +230,8 @@ struct OffersJSON: Encodable {
     let funnel: OfferFunnel?
     /// The warm machine preferred over the cheapest offer, if one was.
     let warmHost: OfferSelection.WarmChoice?
+    /// The machines left out because of failures there (the agent's host record).
+    let excludedMachines: [HostReputation.Exclusion]
 }
 
 extension String {

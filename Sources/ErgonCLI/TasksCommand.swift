@@ -79,12 +79,14 @@ struct TasksCommand: AsyncParsableCommand {
                     let task: TaskJSON
                     let workflowName: String?
                     let command: String?
-                    let cost: Double
+                    /// Dollars its instances cost; nil without a price (docker).
+                    let cost: Double?
                     let attempts: [AttemptJSON]
                 }
                 try printJSON(Detail(
                     task: TaskJSON(task), workflowName: workflow?.name,
-                    command: task.spec.command.map(TaskTable.describe), cost: CostSummary(attempts, at: now).dollars,
+                    command: task.spec.command.map(TaskTable.describe),
+                    cost: CostSummary(attempts, at: now).isPriced ? CostSummary(attempts, at: now).dollars : nil,
                     attempts: attempts.map { AttemptJSON($0, log: logOf($0.number), at: now) }))
                 return
             }
@@ -100,9 +102,8 @@ struct TasksCommand: AsyncParsableCommand {
             if let reason = task.reason { lines.append(("reason", reason)) }
             if let agent = task.agentID { lines.append(("agent", agent)) }
             if task.attempt > 0 { lines.append(("log", logOf(task.attempt))) }
-            if attempts.contains(where: { $0.pricePerHour != nil || $0.instanceID != nil }) {
-                lines.append(("cost", CostSummary(attempts, at: now).text))
-            }
+            let cost = CostSummary(attempts, at: now)
+            if cost.isPriced { lines.append(("cost", cost.text)) }
             if task.state == .pending {
                 let holding = try await queue.agents().filter { $0.isLive(at: now) && $0.holding != nil }
                 for agent in holding { lines.append(("waiting", "agent \(agent.id) orders nothing new: \(agent.holding!)")) }

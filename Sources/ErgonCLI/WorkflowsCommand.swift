@@ -46,9 +46,9 @@ struct WorkflowsCommand: AsyncParsableCommand {
             for task in summary.tasks { attempts += try await queue.attempts(of: task.id) }
             let cost = CostSummary(attempts, at: Date())
             if json {
-                try printJSON(WorkflowDetailJSON(summary, cost: cost.dollars))
+                try printJSON(WorkflowDetailJSON(summary, cost: cost.isPriced ? cost.dollars : nil))
             } else {
-                WorkflowsCommand.printSummary(summary, cost: cost)
+                WorkflowsCommand.printSummary(summary, cost: cost.isPriced ? cost : nil)
             }
         }
     }

@@ -165,6 +165,33 @@ struct VastCLITests {
         #expect(try sim.stats()["created_instances"] == 0)
     }
 
+    @Test("offers --explain: a machine with failures on record is left out, and the line says until when and why")
+    func excludedMachine() async throws {
+        let dir = try CLITests.directory()
+        let sim = try SimulatorProcess(["--offers", "300", "--seed", "5"], log: dir + "/sim.log")
+        defer { sim.stop() }
+        let config = try Self.vastConfig(in: dir, url: sim.url, filters: "reliability>0.95")
+        let listed = try ErgonBinary.run(["offers", "--config", config, "--json", "--limit", "5"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let cheapest = try #require(try JSONValue.decode(Data(listed.stdout.utf8))["offers"]?.arrayValue?.first)
+        let machine = try #require(cheapest["machine"]?.intValue)
+        // What the agent records when a host fails it twice.
+        let record = HostReputation(path: HostReputation.path(cacheDirectory: dir + "/data/cache/vast-cli"))
+        await record.record(machine: String(machine), .init(kind: .failedStart, at: Date().addingTimeInterval(-8 * 3600), reason: "OCI runtime create failed"))
+        await record.record(machine: String(machine), .init(kind: .provisioningTimeout, at: Date().addingTimeInterval(-600), reason: "still provisioning after 20m"))
+
+        let explained = try ErgonBinary.run(["offers", "--config", config, "--explain"])
+        #expect(explained.status == 0, "\(explained.stderr)")
+        #expect(explained.stdout.contains("excluded machines (1, from the agent's host record):"), "\(explained.stdout)")
+        #expect(explained.stdout.contains("machine \(machine) until "), "\(explained.stdout)")
+        #expect(explained.stdout.contains("2 failures in 7d, the latest: still provisioning after 20m"), "\(explained.stdout)")
+        #expect(explained.stdout.contains("machine_id notin [\(machine)]"), "the funnel shows the exclusion: \(explained.stdout)")
+        #expect(!explained.stdout.contains("would order offer \(cheapest["id"]?.intValue ?? -1) "))
+        let json = try JSONValue.decode(Data(try ErgonBinary.run(["offers", "--config", config, "--json"]).stdout.utf8))
+        #expect(json["excluded_machines"]?.arrayValue?.first?["machine"]?.stringValue == String(machine))
+        #expect(json["chosen"]?["machine"]?.intValue != machine)
+    }
+
     @Test("offers --explain --image: a machine that ran the image, within prefer_warm_hosts_within, is chosen and the line says why")
     func warmHost() async throws {
         let dir = try CLITests.directory()

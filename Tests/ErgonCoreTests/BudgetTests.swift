@@ -142,6 +142,9 @@ struct BudgetTests {
         // a is listed: counted by the listing, not twice.
         await ledger.renew(listing: [Self.instance("1", a, price: 0.4), Self.instance("x", nil, price: 0.1)], billed: [])
         #expect(await ledger.current.perHour == 0.5)
+        // The launch takes the price it ordered at, once.
+        #expect(await ledger.price(of: a) == 0.4)
+        #expect(await ledger.takePrice(of: a) == 0.4)
         #expect(await ledger.price(of: a) == nil)
         // The spend fell (a destroyed): what was refused may be tried again.
         await ledger.renew(listing: [], billed: [])
@@ -151,6 +154,42 @@ struct BudgetTests {
         clock.now = Self.t0 + 601
         await ledger.renew(listing: [], billed: [])
         #expect(await ledger.current.perHour == 0)
+    }
+
+    @Test func aListedOrderCountsTheRestOfItsHoursUntilItsInstanceIsGone() async {
+        let clock = ManualTime(Self.t0)
+        let ledger = SpendLedger(policy: BudgetPolicy(maxTotalSpend: 10), now: { clock.now })
+        let a = InstanceLabel(agentID: "a", taskID: UUID(), attempt: 1)
+        let b = InstanceLabel(agentID: "a", taskID: UUID(), attempt: 1)
+        #expect(await ledger.admit(pricePerHour: 1, hours: 8, label: a) == nil)
+        await ledger.renew(listing: [Self.instance("1", a, price: 1)], billed: [])
+        #expect(await ledger.current.total == 8, "listed, it still counts for the hours it was admitted for")
+        #expect(await ledger.admit(pricePerHour: 1, hours: 8, label: b) != nil)
+        clock.now = Self.t0 + 4 * 3600
+        // The queue now says it billed 4 h; 4 h of its 8 remain.
+        var billed = AttemptRecord(taskID: a.taskID, number: 1, agentID: "a", claimedAt: Self.t0)
+        billed.pricePerHour = 1
+        await ledger.renew(listing: [Self.instance("1", a, price: 1)], billed: [billed])
+        #expect(abs(await ledger.current.total - 8) < 1e-9)
+        // Gone: only what it billed counts.
+        billed.endedAt = clock.now
+        await ledger.renew(listing: [], billed: [billed])
+        #expect(abs(await ledger.current.total - 4) < 1e-9)
+    }
+
+    @Test func aRefusalOverTheCapItselfNeverHoldsOrdersBack() async {
+        let clock = ManualTime(Self.t0)
+        let ledger = SpendLedger(policy: BudgetPolicy(maxHourlySpend: 1), now: { clock.now })
+        let label = InstanceLabel(agentID: "a", taskID: UUID(), attempt: 1)
+        // An A100 at 1.2 $/h can never fit: cheaper tasks still run.
+        #expect(await ledger.admit(pricePerHour: 1.2, hours: 1, label: label) != nil)
+        #expect(await ledger.hold() == nil)
+        // 0.7 live and a refusal at 0.5: held, for 5 minutes at most.
+        await ledger.renew(listing: [Self.instance("1", nil, price: 0.7)], billed: [])
+        #expect(await ledger.admit(pricePerHour: 0.5, hours: 1, label: label) != nil)
+        #expect(await ledger.hold() != nil)
+        clock.now = Self.t0 + 301
+        #expect(await ledger.hold() == nil)
     }
 
     @Test func theLedgerCountsThePeriodsSpend() async {

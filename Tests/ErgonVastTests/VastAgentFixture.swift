@@ -28,7 +28,7 @@ final class VastAgentFixture: Sendable {
     static let speed = 0.25
 
     init(sim: VastSimulatorHarness, queue: MemoryTaskQueue = MemoryTaskQueue(), agentID: String = "vt-\(UUID().uuidString.prefix(6).lowercased())",
-         configure: (inout ErgonConfig) -> Void = { _ in }) throws {
+         hosts: HostReputation? = nil, configure: (inout ErgonConfig) -> Void = { _ in }) throws {
         self.sim = sim
         self.queue = queue
         let dir = NSTemporaryDirectory() + "ergon-vast-test-" + UUID().uuidString.lowercased().prefix(8)
@@ -49,8 +49,10 @@ final class VastAgentFixture: Sendable {
         var logger = Logger(label: "ergon.test.vast")
         logger.logLevel = .warning
         self.client = VastClient(baseURL: URL(string: sim.baseURL)!, apiKey: sim.apiKey, httpClient: http, retry: retry, logger: logger)
+        let clock = sim.clock
         self.backend = try VastBackend(
-            client: client, settings: config.vast, agentID: config.agentID, destroyConfirmation: .seconds(5), logger: logger)
+            client: client, settings: config.vast, agentID: config.agentID, hosts: hosts ?? HostReputation(now: { clock.now() }),
+            destroyConfirmation: .seconds(5), logger: logger)
     }
 
     /// Starts the scheduler and the simulated clock.

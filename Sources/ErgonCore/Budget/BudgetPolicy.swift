@@ -10,7 +10,7 @@ public struct BudgetPolicy: Equatable, Sendable {
     /// The rolling window `maxTotalSpend` counts over (`period`, default 30 days).
     public var period: TimeInterval = 30 * 86_400
     /// How long an order counts toward `maxTotalSpend` before it runs: the task's timeout when it
-    /// has one, else this (`order_hours`, default 1 hour).
+    /// has one, else this (`assumed_runtime`, default 1 hour).
     public var orderHours: Double = 1
 
     public init(maxHourlySpend: Double? = nil, maxTotalSpend: Double? = nil, period: TimeInterval = 30 * 86_400, orderHours: Double = 1) {
@@ -44,7 +44,7 @@ public enum BudgetCheck {
     /// headroom stays under it, ordering is pointless too.
     public static func hold(_ policy: BudgetPolicy, spend: Spend, cheapestRefused: Double? = nil) -> String? {
         if let cap = policy.maxTotalSpend, spend.total >= cap {
-            return "budget.max_total_spend \(money(cap)) reached: \(money(spend.total)) spent over the last \(span(policy.period))"
+            return "budget.max_total_spend \(money(cap)) reached: \(money(spend.total)) spent over the last \(Reconciler.formatSpan(policy.period))"
         }
         if let cap = policy.maxHourlySpend {
             if spend.perHour >= cap {
@@ -64,7 +64,7 @@ public enum BudgetCheck {
             return "budget.max_hourly_spend \(money(cap))/h: the live instances cost \(money(spend.perHour))/h and the cheapest matching offer \(money(pricePerHour))/h"
         }
         if let cap = policy.maxTotalSpend, spend.total + pricePerHour * hours > cap {
-            return "budget.max_total_spend \(money(cap)): \(money(spend.total)) spent over the last \(span(policy.period)), and the cheapest matching offer would add \(money(pricePerHour * hours)) (\(money(pricePerHour))/h for \(Reconciler.format(hours * 3600)))"
+            return "budget.max_total_spend \(money(cap)): \(money(spend.total)) spent over the last \(Reconciler.formatSpan(policy.period)), and the cheapest matching offer would add \(money(pricePerHour * hours)) (\(money(pricePerHour))/h for \(Reconciler.format(hours * 3600)))"
         }
         return nil
     }
@@ -74,12 +74,6 @@ public enum BudgetCheck {
     public static func spend(of attempts: [AttemptRecord], livePerHour: Double, policy: BudgetPolicy, at now: Date) -> Spend {
         let start = now.addingTimeInterval(-policy.period)
         return Spend(perHour: livePerHour, total: attempts.reduce(0) { $0 + $1.cost(from: start, to: now) })
-    }
-
-    /// A period as people write it: whole days as `30d`, else `2h30m`.
-    static func span(_ seconds: TimeInterval) -> String {
-        seconds >= 86_400 && seconds.truncatingRemainder(dividingBy: 86_400) == 0
-            ? "\(Int(seconds / 86_400))d" : Reconciler.format(seconds)
     }
 
     /// Dollars with cents, or more digits for sums under a dollar (`$0.123`).

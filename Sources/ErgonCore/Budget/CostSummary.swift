@@ -14,9 +14,15 @@ public struct CostSummary: Equatable, Sendable {
         dollars = attempts.reduce(0) { $0 + ($1.cost(at: now) ?? 0) }
         billing = attempts.filter { $0.pricePerHour != nil && $0.endedAt == nil }.count
         unpriced = attempts.filter { $0.pricePerHour == nil && $0.instanceID != nil }.count
+        priced = attempts.filter { $0.pricePerHour != nil }.count
     }
 
-    /// `$1.234`, `$1.234 so far (1 instance still billed)`, `none recorded (docker)`…
+    /// True when some attempt had a price (rented instances); docker attempts have none.
+    public var isPriced: Bool { dollars > 0 || billing > 0 || priced > 0 }
+    /// Attempts with a price.
+    public var priced: Int
+
+    /// `$1.234`, `$1.234 so far (1 instance(s) still billed)`, `unknown: …`.
     public var text: String {
         if dollars == 0, billing == 0 {
             return unpriced > 0 ? "unknown: no price recorded for its instance(s)" : "$0"

@@ -152,4 +152,10 @@ public enum Reconciler {
         if s > 0 && h == 0 { text += "\(s)s" }
         return text
     }
+
+    /// A period as people write it: whole days as `7d`, else as ``format(_:)``.
+    public static func formatSpan(_ seconds: TimeInterval) -> String {
+        seconds >= 86_400 && seconds.truncatingRemainder(dividingBy: 86_400) == 0
+            ? "\(Int(seconds / 86_400))d" : format(seconds)
+    }
 }

@@ -86,7 +86,7 @@ extension Scheduler {
                 }
             }
             attempt.instanceID = id
-            attempt.pricePerHour = await ledger.price(of: request.label)
+            attempt.pricePerHour = await ledger.takePrice(of: request.label)
             endDeferral(of: task.id)
             if backend.launchStartsCommand {
                 attempt.phase = .running
@@ -102,6 +102,8 @@ extension Scheduler {
             logger.warning("launch of \(task.spec.slug) attempt \(attempt.number): \(error); waiting for the listing")
             var waiting = try await queue.attempts(of: task.id).last { $0.number == attempt.number } ?? attempt
             if waiting.phase == .ordering, waiting.agentID == agentID {
+                // Billed from the order on if it was placed; its price comes from the listing.
+                waiting.billedFrom = waiting.billedFrom ?? attempt.billedFrom
                 waiting.claimedAt = now()
                 try await queue.updateAttempt(waiting)
             }
@@ -237,6 +239,10 @@ extension Scheduler {
             // Only now is the whole output in the spool: the wrapper's marker tells the code.
             outcome = try exitStatus(of: attempt, reason: reason)
             attempt.outcome = outcome
+            if case .systemError(let lost) = outcome, let instanceID {
+                // Stopped before its command finished: the host interrupted it.
+                await backend.avoidHost(ofInstance: instanceID, reason: lost)
+            }
             logger.debug("attempt \(attempt.number) of \(held.task.spec.slug): \(reason); read from its log: \(outcome.summary)")
         }
         // Once per attempt, even when an earlier try of this finish failed before writing it.

@@ -14,6 +14,8 @@ extension Scheduler {
     /// order back now. A change of the reason is logged once; a failure to read the queue's
     /// spend holds orders back too (a cap that cannot be checked is not passed).
     func budgetHolds(listing: [BackendInstance]) async -> Bool {
+        // Only rented instances cost money: a docker agent's work is never held back.
+        guard mode == ErgonConfig.Mode.vast.rawValue else { return false }
         let reason: String?
         do {
             await ledger.renew(listing: listing, billed: try await billedAttempts())
@@ -21,7 +23,8 @@ extension Scheduler {
             ErgonMetrics.spend(perHour: spend.perHour, total: spend.total)
             reason = await ledger.hold()
         } catch {
-            reason = "the spend of the period could not be read from the queue: \(error)"
+            // A cap that cannot be checked is not passed; without a total cap nothing needs it.
+            reason = budget.maxTotalSpend == nil ? nil : "the spend of the period could not be read from the queue: \(error)"
         }
         if reason != launchHold {
             if let reason {
@@ -44,9 +47,11 @@ extension Scheduler {
         return attempts
     }
 
-    /// Tasks still waiting out a deferral.
+    /// Tasks still waiting out a deferral. Deferrals over for an hour are forgotten (the task
+    /// was ordered by another agent, cancelled, or is tried again with a fresh backoff).
     func deferredTasks() -> Set<UUID> {
         let time = now()
+        deferredUntil = deferredUntil.filter { time.timeIntervalSince($0.value.until) < 3600 }
         return Set(deferredUntil.filter { $0.value.until > time }.keys)
     }
 
@@ -65,7 +70,7 @@ extension Scheduler {
     }
 
     /// How many hours an order for `task` counts against `budget.max_total_spend`: its own
-    /// timeout, else `budget.order_hours`.
+    /// timeout, else `budget.assumed_runtime`.
     func expectedHours(of task: TaskRecord) -> Double {
         task.spec.timeoutSeconds.map { $0 / 3600 } ?? budget.orderHours
     }

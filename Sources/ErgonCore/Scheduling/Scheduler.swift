@@ -154,6 +154,9 @@ public actor Scheduler: Service {
         try await register()
         await releaseStaleResourceHolds()
         logger.info("agent \(agentID) started", metadata: ["backend": "\(backend.name)", "scope": "\(scope)"])
+        if mode != ErgonConfig.Mode.vast.rawValue, !budget.isUnlimited {
+            logger.warning("budget caps what rented instances cost: docker mode has no prices, so they do not apply here")
+        }
         // Before the first tick reads the queue: a submit after this point wakes the loop.
         let baseline = wakeupFile.stamp()
         await withDiscardingTaskGroup { sources in
@@ -293,7 +296,8 @@ public actor Scheduler: Service {
     /// Pending tasks this agent could claim, in claim order: those needing no GPU, and those
     /// needing one when it has GPUs, read separately so neither kind hides the other.
     func pendingCandidates(_ policy: ReconcilerPolicy) async throws -> [TaskRecord] {
-        let window = policy.maxParallelTasks + 16
+        // Tasks a cap deferred are read but left alone: they must not hide the tasks behind them.
+        let window = policy.maxParallelTasks + 16 + deferredUntil.count
         if policy.instancesHaveGPU { return try await queue.pendingTasks(limit: window) }
         var candidates = try await queue.pendingTasks(limit: window, needingGPU: false)
         if !policy.gpus.isEmpty {

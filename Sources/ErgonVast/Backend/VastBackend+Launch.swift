@@ -45,10 +45,12 @@ extension VastBackend {
             image: task.image, env: request.environment, disk: selection.diskGB, label: request.label.vastLabel,
             args: wrapper.args, onstart: wrapper.onstart, imageLogin: imageLogin(for: task.image))
         var gone: [Int] = []
+        var refusal: String?
         for offer in ranked.prefix(settings.maxOffersTried) {
-            if let refusal = await request.budget?.admit(pricePerHour: offer.dphTotal, hours: request.expectedHours, label: request.label) {
-                // Offers are cheapest first: the next one would pass the cap too.
-                throw BackendError(.overBudget, refusal)
+            if let reason = await request.budget?.admit(pricePerHour: offer.dphTotal, hours: request.expectedHours, label: request.label) {
+                // A warm host moved first may cost more than a cheaper offer that fits.
+                refusal = refusal ?? reason
+                continue
             }
             do {
                 let created = try await client.createInstance(offerID: offer.id, request: order)
@@ -79,6 +81,7 @@ extension VastBackend {
                 }
             }
         }
+        if let refusal { throw BackendError(.overBudget, refusal) }
         throw BackendError(
             .launchFailed,
             "the \(gone.count) cheapest matching offers were taken before they could be ordered (vast_api.max_offers_tried: \(settings.maxOffersTried))")

@@ -15,7 +15,8 @@ public struct VastBackend: Backend {
     let client: VastClient
     let settings: ErgonConfig.Vast
     public let agentID: String
-    let hosts: HostAvoidance
+    /// What happened on each machine, and the machines to keep away from.
+    let hosts: HostReputation
     /// The machines that ran each image lately; nil: none are remembered or preferred.
     let warmHosts: WarmHosts?
     /// Reads an image's entrypoint and Cmd from its registry when a task sets no entrypoint.
@@ -28,7 +29,7 @@ public struct VastBackend: Backend {
     /// A backend for the `vast_api` settings. The filters are parsed now, so a bad one stops
     /// the agent at start rather than at its first launch.
     public init(
-        client: VastClient, settings: ErgonConfig.Vast, agentID: String, hosts: HostAvoidance = HostAvoidance(),
+        client: VastClient, settings: ErgonConfig.Vast, agentID: String, hosts: HostReputation = HostReputation(),
         warmHosts: WarmHosts? = nil, imageConfig: (any ImageConfigSource)? = nil, destroyConfirmation: Duration = .seconds(60), logger: Logger = Logger(label: "ergon.vast"),
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) throws(OfferQueryError) {
@@ -46,9 +47,11 @@ public struct VastBackend: Backend {
 
     /// Runs `body` with a backend and its HTTP client, shutting the client down after. Images'
     /// entrypoints are read from their registries over the same client. `warmHostsFile` is where
-    /// the machines that ran each image are remembered (``WarmHosts/path(cacheDirectory:)``).
+    /// the machines that ran each image are remembered (``WarmHosts/path(cacheDirectory:)``), and
+    /// `hostRecordFile` what happened on each machine (``HostReputation/path(cacheDirectory:)``).
     public static func withBackend<T: Sendable>(
-        settings: ErgonConfig.Vast, agentID: String, warmHostsFile: String? = nil, logger: Logger = Logger(label: "ergon.vast"),
+        settings: ErgonConfig.Vast, agentID: String, warmHostsFile: String? = nil, hostRecordFile: String? = nil,
+        logger: Logger = Logger(label: "ergon.vast"),
         _ body: (VastBackend) async throws -> T
     ) async throws -> T {
         guard let key = settings.apiKey else {
@@ -61,7 +64,8 @@ public struct VastBackend: Backend {
             let images = RegistryImageConfig(registries: settings.registries, httpClient: client.http, logger: logger)
             let warmHosts = warmHostsFile.map { WarmHosts(path: $0, logger: logger) }
             let backend = try VastBackend(
-                client: client, settings: settings, agentID: agentID, warmHosts: warmHosts, imageConfig: images, logger: logger)
+                client: client, settings: settings, agentID: agentID, hosts: HostReputation(path: hostRecordFile, logger: logger),
+                warmHosts: warmHosts, imageConfig: images, logger: logger)
             return try await body(backend)
         }
     }
@@ -87,9 +91,7 @@ public struct VastBackend: Backend {
             throw Self.backendError(error, doing: "listing instances")
         }
         let ours = instances.filter { instance in prefixes.contains { instance.label?.hasPrefix($0) ?? false } }
-        await hosts.noteListing(ours.compactMap { instance in
-            instance.machineID.map { (String(instance.id), String($0)) }
-        })
+        await hosts.noteListing(ours.map(\.backendInstance))
         // Only a started container proves the image is on the machine: an order, or a host
         // that never finished loading, does not.
         await warmHosts?.record(ours.compactMap { instance in
@@ -125,8 +127,9 @@ public struct VastBackend: Backend {
     public var mountsTaskFolder: Bool { false }
 
     public func avoidHost(ofInstance instanceID: String, reason: String) async {
-        if let machine = await hosts.avoid(instance: instanceID, reason: reason) {
-            logger.warning("avoiding Vast machine \(machine) for \(Reconciler.format(hosts.period)): \(reason)")
+        guard let machine = await hosts.blame(instance: instanceID, reason: reason) else { return }
+        if let exclusion = await hosts.exclusions().first(where: { $0.machine == machine }) {
+            logger.warning("avoiding Vast machine \(machine) until \(exclusion.until): \(exclusion.reason)")
         }
     }
 
