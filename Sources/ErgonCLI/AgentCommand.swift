@@ -32,6 +32,7 @@ struct AgentCommand: AsyncParsableCommand {
         LogSetup.bootstrap(level: level, format: config.logFormat)
         let metrics = MetricsSetup.bootstrap()
         let logger = Logger(label: "ergon.agent")
+        if let warning = SecretFileCheck.warning(path: options.config, config: config) { logger.warning("\(warning)") }
         let queue = try await config.openQueue()
         var gpus: [String] = []
         if config.mode == .docker {

@@ -19,6 +19,9 @@ struct ConfigCommand: AsyncParsableCommand {
             var option = ConfigOption()
             option.config = file
             let config = try option.load(quiet: true)
+            if let warning = SecretFileCheck.warning(path: file, config: config) {
+                FileHandle.standardError.write(Data("ergon: warning: \(warning)\n".utf8))
+            }
             print("\(file): OK")
             print("  agent.id       \(config.agentID)")
             print("  mode           \(config.mode.rawValue)")

@@ -8,7 +8,7 @@ struct InstancesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "instances",
         abstract: "List or destroy what this agent, and the agents sharing its queue, own in the backend.",
-        subcommands: [List.self, Destroy.self])
+        subcommands: [List.self, Destroy.self, Reap.self])
 
     /// Runs `body` with the configured backend.
     static func withBackend<T: Sendable>(_ config: ErgonConfig, _ body: (any Backend) async throws -> T) async throws -> T {
@@ -87,6 +87,52 @@ struct InstancesCommand: AsyncParsableCommand {
                             row.slug ?? "(orphan)", row.attempt.map(String.init) ?? "-", row.heldBy ?? "-", row.image ?? "-",
                         ]
                     }))
+            }
+        }
+    }
+
+    /// `ergon instances reap`: what an agent's reconciler does to orphans, without an agent.
+    struct Reap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Destroy the instances of this agent and the agents sharing its queue that no live task claims.",
+            discussion: """
+                An instance is an orphan when no live attempt in the queue claims it, by its recorded id or by the task \
+                and attempt in its label, whichever agent's label it carries. Instances of agents the queue has never \
+                seen are left alone. Safe while agents run: it reads the listing before the claims, as they do.
+                """)
+        @OptionGroup var options: ConfigOption
+        @Flag(name: .long, help: "List the orphans without destroying them.")
+        var dryRun = false
+
+        func run() async throws {
+            let config = try options.load()
+            let queue = try await config.openQueue()
+            let owners = try await InstancesCommand.owners(queue, agentID: config.agentID)
+            let dryRun = self.dryRun
+            let (orphans, failures) = try await InstancesCommand.withBackend(config) { backend in
+                let instances = try await backend.list(owners: owners)
+                let claims = try await InstancesCommand.Claims.read(queue)
+                let orphans = instances.filter { claims.claim($0) == nil }
+                var failures: [String] = []
+                for instance in orphans {
+                    let price = instance.pricePerHour.map { String(format: ", $%.3f/h", $0) } ?? ""
+                    let what = "\(instance.id) (\(instance.label.map { "\($0)" } ?? "an unreadable label"), \(instance.stateText)\(price))"
+                    if dryRun {
+                        print("orphan \(what)")
+                        continue
+                    }
+                    do {
+                        try await backend.destroy(instanceID: instance.id)
+                        print("destroyed orphan \(what)")
+                    } catch {
+                        failures.append("\(instance.id): \(error)")
+                    }
+                }
+                return (orphans, failures)
+            }
+            if orphans.isEmpty { print("no orphans among the instances of \(owners.sorted().joined(separator: ", "))") }
+            guard failures.isEmpty else {
+                throw EnvironmentError("could not destroy \(failures.count) orphan(s): \(failures.joined(separator: "; "))")
             }
         }
     }

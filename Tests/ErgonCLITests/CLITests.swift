@@ -44,6 +44,24 @@ struct CLITests {
         #expect(result.stdout.contains("sqlite:\(dir)/data/queue.sqlite"))
     }
 
+    @Test("config check: a file others can read that holds a secret is warned about; chmod 600 or ${VAR} silences it")
+    func configCheckSecretFile() throws {
+        let dir = try Self.directory()
+        let path = dir + "/vast.yaml"
+        let text = "agent: {id: v1}\nmode: vast\nvast_api: {api_key: sk-literal-123456}\n"
+        try Self.write(text, to: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        let warned = try ErgonBinary.run(["config", "check", path])
+        #expect(warned.status == 0, "a warning, not an error: \(warned.stderr)")
+        #expect(warned.stderr.contains("warning: \(path) can be read by anyone on this host (mode 644) and holds vast_api.api_key: run chmod 600"), "\(warned.stderr)")
+        #expect(!warned.stderr.contains("sk-literal-123456"), "never the secret itself")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        #expect(try ErgonBinary.run(["config", "check", path]).stderr.contains("warning") == false)
+        try Self.write(text.replacingOccurrences(of: "sk-literal-123456", with: "${HOME}"), to: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        #expect(try ErgonBinary.run(["config", "check", path]).stderr.contains("warning") == false)
+    }
+
     @Test("config check: an unknown key exits 2 with the file, the key path and a suggestion")
     func configCheckUnknownKey() throws {
         let dir = try Self.directory()

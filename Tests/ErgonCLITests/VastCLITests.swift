@@ -1,4 +1,5 @@
 import ErgonCore
+import ErgonSQLite
 import ErgonTestSupport
 import ErgonVast
 import Foundation
@@ -163,6 +164,49 @@ struct VastCLITests {
         #expect(rows.allSatisfy { ($0["reliability"]?.doubleValue ?? 0) > 0.95 })
         #expect(parsed["chosen"]?["id"] == rows.first?["id"])
         #expect(try sim.stats()["created_instances"] == 0)
+    }
+
+    @Test("instances reap: destroys the orphans of the queue's agents, keeps claimed instances and those of unknown agents")
+    func reap() async throws {
+        let dir = try CLITests.directory()
+        let sim = try SimulatorProcess(["--offers", "50", "--seed", "2"], log: dir + "/sim.log")
+        defer { sim.stop() }
+        let config = try Self.vastConfig(in: dir, url: sim.url)
+        let file = dir + "/wf.yaml"
+        try CLITests.write("name: w\ntasks:\n  - {slug: live, image: \"ergon/sim-worker:1\", entrypoint: [], command: [worker]}\n", to: file)
+        #expect(try ErgonBinary.run(["submit", file, "--config", config]).status == 0)
+        // The task is claimed as an agent would before ordering: its attempt claims the label.
+        let queue = try SQLiteTaskQueue(path: dir + "/data/queue.sqlite")
+        let task = try #require(try await queue.tasks(.all).first)
+        let held = try #require(try await queue.claim(taskID: task.id, agentID: "vast-cli", gpu: nil, at: Date()))
+        let labels = [
+            "live": InstanceLabel(agentID: "vast-cli", taskID: task.id, attempt: held.attempt.number).vastLabel,
+            "orphan": InstanceLabel(agentID: "vast-cli", taskID: UUID(), attempt: 1).vastLabel,
+            "stranger": InstanceLabel(agentID: "another-queue", taskID: UUID(), attempt: 1).vastLabel,
+        ]
+        let ids = try await VastClient.withClient(baseURL: URL(string: sim.url)!, apiKey: "sim-key") { client in
+            let selection = try OfferSelection.make(agentFilters: "", maxDPH: nil, diskGB: 20)
+            let offers = selection.rank(try await client.searchOffers(body: selection.requestBody))
+            var ids: [String: Int] = [:]
+            for (index, name) in labels.keys.sorted().enumerated() {
+                let created = try await client.createInstance(
+                    offerID: offers[index].id, request: VastCreateRequest(image: "ergon/sim-worker:1", disk: 20, label: labels[name]!))
+                ids[name] = created.id
+            }
+            return ids
+        }
+        let dry = try ErgonBinary.run(["instances", "reap", "--dry-run", "--config", config])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("orphan \(ids["orphan"]!) (\(labels["orphan"]!)"), "\(dry.stdout)")
+        #expect(!dry.stdout.contains("\(ids["live"]!)") && !dry.stdout.contains("\(ids["stranger"]!)"))
+        #expect(try sim.stats()["live_instances"]?.intValue == 3, "a dry run destroys nothing")
+
+        let reaped = try ErgonBinary.run(["instances", "reap", "--config", config])
+        #expect(reaped.status == 0, "\(reaped.stderr)")
+        #expect(reaped.stdout.contains("destroyed orphan \(ids["orphan"]!)"), "\(reaped.stdout)")
+        #expect(try sim.stats()["live_instances"]?.intValue == 2)
+        let again = try ErgonBinary.run(["instances", "reap", "--config", config])
+        #expect(again.stdout.contains("no orphans among the instances of vast-cli"), "\(again.stdout)")
     }
 
     @Test("offers --explain: a machine with failures on record is left out, and the line says until when and why")

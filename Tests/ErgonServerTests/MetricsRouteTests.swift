@@ -31,7 +31,7 @@ struct MetricsRouteTests {
         let registry = Self.registry()
         let server = ErgonServer(
             config: fixture.server.config, dependencies: fixture.server.dependencies, metrics: { registry.emitToString() })
-        try await withListening(server, logger: fixture.logs.logger()) { port in
+        try await withRunningServer(server, logger: fixture.logs.logger()) { port in
             let url = URL(string: "http://127.0.0.1:\(port)/metrics")!
             var request = URLRequest(url: url)
             request.setValue("Bearer \(ServerFixture.operatorToken)", forHTTPHeaderField: "Authorization")
@@ -64,39 +64,5 @@ struct MetricsRouteTests {
         }
         let status = try await fixture.withClient { client in try await client.call(.get, "/metrics").status }
         #expect(status == .notFound)
-    }
-}
-
-/// Runs `server` as a service on a real socket until `body` returns, handing it the bound port.
-/// (`withRunningServer` rebuilds the server from its config and dependencies, which would drop
-/// its metrics renderer.)
-private func withListening<T: Sendable>(
-    _ server: ErgonServer, logger: Logger, _ body: @Sendable (Int) async throws -> T
-) async throws -> T {
-    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let listening = ErgonServer(
-        config: server.config, dependencies: server.dependencies,
-        onListening: { port in
-            continuation.yield(port)
-            continuation.finish()
-        },
-        metrics: server.metrics)
-    let group = ServiceGroup(services: [listening], gracefulShutdownSignals: [], logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { tasks in
-        tasks.addTask {
-            defer { continuation.finish() }
-            try await group.run()
-        }
-        let outcome: Result<T, any Error>
-        do {
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw FixtureError("the server stopped before it listened") }
-            outcome = .success(try await body(port))
-        } catch {
-            outcome = .failure(error)
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return try outcome.get()
     }
 }

@@ -9,10 +9,13 @@ func withRunningServer<T: Sendable>(
     _ server: ErgonServer, logger: Logger, _ body: @Sendable (Int) async throws -> T
 ) async throws -> T {
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let listening = ErgonServer(config: server.config, dependencies: server.dependencies) { port in
-        continuation.yield(port)
-        continuation.finish()
-    }
+    let listening = ErgonServer(
+        config: server.config, dependencies: server.dependencies,
+        onListening: { port in
+            continuation.yield(port)
+            continuation.finish()
+        },
+        metrics: server.metrics)
     let group = ServiceGroup(services: [listening], gracefulShutdownSignals: [], logger: logger)
     return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { tasks in
         tasks.addTask {
