@@ -71,6 +71,7 @@ struct TasksCommand: AsyncParsableCommand {
                 return (task, try await queue.attempts(of: id), try await queue.workflow(task.workflowID))
             }
             let now = Date()
+            let cost = CostSummary(attempts, at: now)
             let logOf = { (number: Int) in
                 store.location(key: LogKey(workflowID: task.workflowID, taskID: task.id, attempt: number))
             }
@@ -86,7 +87,7 @@ struct TasksCommand: AsyncParsableCommand {
                 try printJSON(Detail(
                     task: TaskJSON(task), workflowName: workflow?.name,
                     command: task.spec.command.map(TaskTable.describe),
-                    cost: CostSummary(attempts, at: now).isPriced ? CostSummary(attempts, at: now).dollars : nil,
+                    cost: cost.isPriced ? cost.dollars : nil,
                     attempts: attempts.map { AttemptJSON($0, log: logOf($0.number), at: now) }))
                 return
             }
@@ -102,7 +103,6 @@ struct TasksCommand: AsyncParsableCommand {
             if let reason = task.reason { lines.append(("reason", reason)) }
             if let agent = task.agentID { lines.append(("agent", agent)) }
             if task.attempt > 0 { lines.append(("log", logOf(task.attempt))) }
-            let cost = CostSummary(attempts, at: now)
             if cost.isPriced { lines.append(("cost", cost.text)) }
             if task.state == .pending {
                 let holding = try await queue.agents().filter { $0.isLive(at: now) && $0.holding != nil }

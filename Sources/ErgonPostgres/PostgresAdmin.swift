@@ -10,11 +10,7 @@ public enum PostgresAdmin {
     public static func createDatabase(
         _ name: String, on location: PostgresLocation, logger: Logger = Logger(label: "ergon.postgres")
     ) async throws {
-        try await location.withConnection(logger: logger) { connection in
-            _ = try await connection.query(
-                PostgresQuery(unsafeSQL: "CREATE DATABASE \(quoted(name))"), logger: logger
-            ).collect()
-        }
+        _ = try await query("CREATE DATABASE \(quoted(name))", on: location, logger: logger)
     }
 
     /// Drops database `name` on the server of `location`, ending its sessions first; no
@@ -22,11 +18,7 @@ public enum PostgresAdmin {
     public static func dropDatabase(
         _ name: String, on location: PostgresLocation, logger: Logger = Logger(label: "ergon.postgres")
     ) async throws {
-        try await location.withConnection(logger: logger) { connection in
-            _ = try await connection.query(
-                PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(quoted(name)) WITH (FORCE)"), logger: logger
-            ).collect()
-        }
+        _ = try await query("DROP DATABASE IF EXISTS \(quoted(name)) WITH (FORCE)", on: location, logger: logger)
     }
 
     /// Runs SQL on the location's database and returns every row's cells as text (cast

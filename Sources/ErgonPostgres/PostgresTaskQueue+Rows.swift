@@ -22,7 +22,7 @@ struct PostgresSession {
 
 /// Reading and writing the queue's records as rows. Every statement that touches a record
 /// lives here, next to the schema it must match.
-extension PostgresTaskQueue {
+extension PostgresTaskQueue: StoredValues {
     // MARK: tasks
 
     static let taskColumns = """
@@ -249,23 +249,8 @@ extension PostgresTaskQueue {
         try await db.execute("SELECT pg_notify(\(notificationChannel), '')")
     }
 
-    // MARK: values
-
-    static func text(_ id: UUID) -> String { StoredValues.text(id) }
-    static func seconds(_ date: Date) -> Double { StoredValues.seconds(date) }
-    static func date(_ seconds: Double) -> Date { StoredValues.date(seconds) }
-    static func json(_ value: some Encodable) throws -> String { try StoredValues.json(value) }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try StoredValues.decode(type, text, corrupt: corrupt)
-    }
-
-    static func uuid(_ text: String) throws -> UUID { try StoredValues.uuid(text, corrupt: corrupt) }
-
-    static func enumValue<T: RawRepresentable>(_ type: T.Type, _ text: String) throws -> T where T.RawValue == String {
-        try StoredValues.enumValue(type, text, corrupt: corrupt)
-    }
+    // MARK: values (``StoredValues``)
 
     /// A record that cannot be read, as this engine reports it.
-    static func corrupt(_ problem: String) -> any Error { PostgresQueueError(.corruptRecord, problem) }
+    public static func corrupt(_ problem: String) -> any Error { PostgresQueueError(.corruptRecord, problem) }
 }

@@ -4,7 +4,7 @@ import GRDB
 
 /// Reading and writing the queue's records as rows. Every statement the queue runs lives
 /// here, next to the schema it must match.
-extension SQLiteTaskQueue {
+extension SQLiteTaskQueue: StoredValues {
     // MARK: tasks
 
     static let taskColumns = """
@@ -140,23 +140,8 @@ extension SQLiteTaskQueue {
             volumes: try decode([String].self, row["volumes"]), cleanedUp: row["cleaned_up"])
     }
 
-    // MARK: values
-
-    static func text(_ id: UUID) -> String { StoredValues.text(id) }
-    static func seconds(_ date: Date) -> Double { StoredValues.seconds(date) }
-    static func date(_ seconds: Double) -> Date { StoredValues.date(seconds) }
-    static func json(_ value: some Encodable) throws -> String { try StoredValues.json(value) }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try StoredValues.decode(type, text, corrupt: corrupt)
-    }
-
-    static func uuid(_ text: String) throws -> UUID { try StoredValues.uuid(text, corrupt: corrupt) }
-
-    static func enumValue<T: RawRepresentable>(_ type: T.Type, _ text: String) throws -> T where T.RawValue == String {
-        try StoredValues.enumValue(type, text, corrupt: corrupt)
-    }
+    // MARK: values (``StoredValues``)
 
     /// A record that cannot be read, as this engine reports it.
-    static func corrupt(_ problem: String) -> any Error { SQLiteQueueError(.corruptRecord, problem) }
+    public static func corrupt(_ problem: String) -> any Error { SQLiteQueueError(.corruptRecord, problem) }
 }

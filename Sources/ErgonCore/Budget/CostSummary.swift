@@ -18,7 +18,7 @@ public struct CostSummary: Equatable, Sendable {
     }
 
     /// True when some attempt had a price (rented instances); docker attempts have none.
-    public var isPriced: Bool { dollars > 0 || billing > 0 || priced > 0 }
+    public var isPriced: Bool { priced > 0 }
     /// Attempts with a price.
     public var priced: Int
 

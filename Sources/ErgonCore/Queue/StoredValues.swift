@@ -2,9 +2,14 @@ import Foundation
 
 /// How the queue engines (SQLite, PostgreSQL) write values into rows and read them back: ids
 /// as lowercase UUID text, times as seconds since 1970, specs and outcomes as JSON with sorted
-/// keys. Reading a value that does not decode calls `corrupt` with the problem, so each engine
-/// throws its own error naming its store.
-public enum StoredValues {
+/// keys. An engine conforms by saying how it reports a value that does not decode
+/// (``corrupt(_:)``), so each throws its own error naming its store.
+public protocol StoredValues {
+    /// A record that cannot be read, as this engine reports it.
+    static func corrupt(_ problem: String) -> any Error
+}
+
+extension StoredValues {
     public static func text(_ id: UUID) -> String { id.uuidString.lowercased() }
     public static func seconds(_ date: Date) -> Double { date.timeIntervalSince1970 }
     public static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
@@ -16,7 +21,7 @@ public enum StoredValues {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type, _ text: String, corrupt: (String) -> any Error) throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(text.utf8))
         } catch {
@@ -24,14 +29,12 @@ public enum StoredValues {
         }
     }
 
-    public static func uuid(_ text: String, corrupt: (String) -> any Error) throws -> UUID {
+    public static func uuid(_ text: String) throws -> UUID {
         guard let id = UUID(uuidString: text) else { throw corrupt("a stored id is not a UUID: \"\(text)\"") }
         return id
     }
 
-    public static func enumValue<T: RawRepresentable>(
-        _ type: T.Type, _ text: String, corrupt: (String) -> any Error
-    ) throws -> T where T.RawValue == String {
+    public static func enumValue<T: RawRepresentable>(_ type: T.Type, _ text: String) throws -> T where T.RawValue == String {
         guard let value = T(rawValue: text) else { throw corrupt("unknown \(type) \"\(text)\" (written by a newer Ergon?)") }
         return value
     }

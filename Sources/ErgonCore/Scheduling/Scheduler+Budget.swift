@@ -11,8 +11,9 @@ extension Scheduler {
     }
 
     /// Renews the account from the listing and the queue, and says whether a cap holds every
-    /// order back now. A change of the reason is logged once; a failure to read the queue's
-    /// spend holds orders back too (a cap that cannot be checked is not passed).
+    /// order back now. A change of the reason is logged once; with `max_total_spend` set, a
+    /// failure to read the queue's spend holds orders back too (a cap that cannot be checked is
+    /// not passed).
     func budgetHolds(listing: [BackendInstance]) async -> Bool {
         // Only rented instances cost money: a docker agent's work is never held back.
         guard mode == ErgonConfig.Mode.vast.rawValue else { return false }
@@ -38,7 +39,7 @@ extension Scheduler {
     }
 
     /// The priced attempts of the budget's period, read from the queue at most every 30 s (the
-    /// orders placed in between are counted by the ledger until they are listed).
+    /// ledger counts the orders placed in between).
     func billedAttempts() async throws -> [AttemptRecord] {
         let time = now()
         if let read = billedRead, time.timeIntervalSince(read.at) < 30, time >= read.at { return read.attempts }
