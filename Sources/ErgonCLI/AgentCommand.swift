@@ -32,7 +32,10 @@ struct AgentCommand: AsyncParsableCommand {
         LogSetup.bootstrap(level: level, format: config.logFormat)
         let metrics = MetricsSetup.bootstrap()
         let logger = Logger(label: "ergon.agent")
-        if let warning = SecretFileCheck.warning(path: options.config, config: config) { logger.warning("\(warning)") }
+        let environment = ProcessInfo.processInfo.environment
+        for warning in SecretFileCheck.warnings(configPath: options.config, config: config, environment: environment) {
+            logger.warning("\(warning)")
+        }
         let queue = try await config.openQueue()
         var gpus: [String] = []
         if config.mode == .docker {
@@ -61,6 +64,12 @@ struct AgentCommand: AsyncParsableCommand {
                             scheduler,
                             CacheKeeper(config: config, cache: cache, images: (backend as? DockerBackend)?.images, logger: logger),
                         ]
+                        if let settings = WorkflowNotifier.Settings(config.notify, pollInterval: config.scheduler.pollInterval) {
+                            services.append(
+                                WorkflowNotifier(
+                                    settings: settings, agentID: config.agentID, queue: queue, transport: HTTPWebhookTransport(),
+                                    logger: Logger(label: "ergon.notify")))
+                        }
                         if let server = try AgentServer.make(
                             config: config, queue: queue, artifacts: artifacts, resources: cache, logStore: logStore,
                             metrics: { metrics.emitToString() }, logger: logger)

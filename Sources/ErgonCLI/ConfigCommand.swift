@@ -5,7 +5,7 @@ import Foundation
 /// `ergon config`: configuration tools.
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Check configuration files.", subcommands: [Check.self])
+        commandName: "config", abstract: "Check configuration files.", subcommands: [Check.self, StopTimeout.self])
 
     /// `ergon config check FILE`: validates a configuration; exit 0 when valid, 2 otherwise.
     struct Check: AsyncParsableCommand {
@@ -19,7 +19,8 @@ struct ConfigCommand: AsyncParsableCommand {
             var option = ConfigOption()
             option.config = file
             let config = try option.load(quiet: true)
-            if let warning = SecretFileCheck.warning(path: file, config: config) {
+            let environment = ProcessInfo.processInfo.environment
+            for warning in SecretFileCheck.warnings(configPath: file, config: config, environment: environment) {
                 FileHandle.standardError.write(Data("ergon: warning: \(warning)\n".utf8))
             }
             print("\(file): OK")

@@ -10,7 +10,7 @@ public struct ErgonCommand: AsyncParsableCommand {
         subcommands: [
             AgentCommand.self, SubmitCommand.self, TasksCommand.self, WorkflowsCommand.self, OffersCommand.self,
             InstancesCommand.self, AgentsCommand.self, CacheCommand.self, ConfigCommand.self, VastSimCommand.self, BenchS3Command.self,
-            BenchQueueCommand.self,
+            BenchQueueCommand.self, GCCommand.self,
         ])
 
     public init() {}

@@ -100,6 +100,15 @@ extension PostgresTaskQueue {
                 "ALTER TABLE attempts ADD COLUMN billed_from DOUBLE PRECISION",
                 "CREATE INDEX attempts_billed ON attempts (ended_at) WHERE price_per_hour IS NOT NULL",
             ]),
+        Migration(
+            version: "v3-notify",
+            statements: [
+                // The report of each ended workflow (`notify.webhook_url`): which agent sends it,
+                // until when its claim holds, and when it was delivered.
+                "ALTER TABLE workflows ADD COLUMN notified_at DOUBLE PRECISION",
+                "ALTER TABLE workflows ADD COLUMN notify_claimed_by TEXT",
+                "ALTER TABLE workflows ADD COLUMN notify_claimed_until DOUBLE PRECISION",
+            ]),
     ]
 
     /// The advisory lock that serializes migrations, so agents starting at once are safe.

@@ -93,6 +93,16 @@ extension SQLiteTaskQueue {
                     CREATE INDEX attempts_billed ON attempts (ended_at) WHERE price_per_hour IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v5-notify") { db in
+            // The report of each ended workflow (`notify.webhook_url`): which agent sends it,
+            // until when its claim holds, and when it was delivered.
+            try db.execute(
+                sql: """
+                    ALTER TABLE workflows ADD COLUMN notified_at REAL;
+                    ALTER TABLE workflows ADD COLUMN notify_claimed_by TEXT;
+                    ALTER TABLE workflows ADD COLUMN notify_claimed_until REAL;
+                    """)
+        }
         return migrator
     }
 

@@ -62,6 +62,41 @@ struct CLITests {
         #expect(try ErgonBinary.run(["config", "check", path]).stderr.contains("warning") == false)
     }
 
+    @Test("config check: an ERGON_ENV_FILE others can read that assigns a secret is warned about, naming the variables; chmod 600 silences it")
+    func configCheckEnvironmentFile() throws {
+        let dir = try Self.directory()
+        let config = dir + "/vast.yaml"
+        try Self.write("agent: {id: v1}\nmode: vast\nvast_api: {api_key: \"${VAST_API_KEY}\"}\n", to: config)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: config)
+        let envFile = dir + "/ergon.env"
+        // The key by its value (the config's secret), the token by its name; neither the
+        // empty password nor the plain setting is a secret held.
+        try Self.write(
+            "# secrets\nexport VAST_API_KEY=\"sk-env-123456\"\nCI_DEPLOY_TOKEN=tok-abcdef\nERGON_PG_PASSWORD=\nRUST_LOG=info\n", to: envFile)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: envFile)
+        let environment = ["VAST_API_KEY": "sk-env-123456", "ERGON_ENV_FILE": envFile]
+        let warned = try ErgonBinary.run(["config", "check", config], environment: environment)
+        #expect(warned.status == 0, "a warning, not an error: \(warned.stderr)")
+        #expect(
+            warned.stderr.contains(
+                "warning: \(envFile) (ERGON_ENV_FILE) can be read by its group (mode 640) and assigns VAST_API_KEY, CI_DEPLOY_TOKEN: run chmod 600 \(envFile)"),
+            "\(warned.stderr)")
+        #expect(!warned.stderr.contains("sk-env-123456") && !warned.stderr.contains("tok-abcdef"), "never a secret itself")
+        #expect(!warned.stderr.contains("ERGON_PG_PASSWORD") && !warned.stderr.contains("RUST_LOG"))
+        #expect(!warned.stderr.contains("\(config) can be read"), "the config holds ${VAR} only")
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: envFile)
+        #expect(try ErgonBinary.run(["config", "check", config], environment: environment).stderr.contains("warning") == false)
+
+        try Self.write("RUST_LOG=info\n", to: envFile)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: envFile)
+        #expect(try ErgonBinary.run(["config", "check", config], environment: environment).stderr.contains("warning") == false)
+
+        let missing = try ErgonBinary.run(["config", "check", config], environment: ["VAST_API_KEY": "sk-env-123456", "ERGON_ENV_FILE": dir + "/nope.env"])
+        #expect(missing.status == 0)
+        #expect(missing.stderr.contains("warning: ERGON_ENV_FILE names \(dir)/nope.env, which does not exist"), "\(missing.stderr)")
+    }
+
     @Test("config check: an unknown key exits 2 with the file, the key path and a suggestion")
     func configCheckUnknownKey() throws {
         let dir = try Self.directory()

@@ -268,6 +268,7 @@ struct ConfigLoaderTests {
         let keys = ConfigLoader.topLevelKeys + ConfigLoader.agentKeys + ConfigLoader.logsKeys + ConfigLoader.schedulerKeys
             + ConfigLoader.artifactsKeys + ConfigLoader.serverKeys
             + ConfigLoader.dockerKeys + ConfigLoader.registryKeys + ConfigLoader.vastKeys + ConfigLoader.budgetKeys + ConfigLoader.loggingKeys
+            + ConfigLoader.notifyKeys
         #expect(config.budget == BudgetPolicy(maxHourlySpend: 5, maxTotalSpend: 500, period: 30 * 86_400, orderHours: 2))
         for key in keys {
             #expect(text.contains("\(key):"), "config.example.yaml does not document \(key)")
@@ -295,7 +296,7 @@ struct ConfigLoaderTests {
         ("docker: [socket]", .wrongType, "docker", "ergon.yaml: docker: expected a mapping, got a list"),
         ("agent: {id: {a: b}}", .wrongType, "agent.id", "ergon.yaml: agent.id: expected a string, got a mapping"),
         ("- a\n- b", .wrongType, "",
-         "ergon.yaml: expected a mapping of settings (agent, mode, data_dir, queue, logs, artifacts, s3, server, scheduler, docker, vast_api, cache, budget, logging), got a list"),
+         "ergon.yaml: expected a mapping of settings (agent, mode, data_dir, queue, logs, artifacts, s3, server, scheduler, docker, vast_api, cache, budget, logging, notify), got a list"),
         ("scheduler:\n  poll_interval: 5 minutes", .invalidValue, "scheduler.poll_interval",
          "ergon.yaml: scheduler.poll_interval: invalid duration \"5 minutes\" (expected a number of seconds or a duration like 90s, 10m, 2h, 1d or 1h30m)"),
         ("scheduler:\n  default_timeout: -1h", .invalidValue, "scheduler.default_timeout",

@@ -56,6 +56,11 @@ public enum QueueConformance {
         /// A deferred attempt (nothing ordered) returns the task to `pending` without counting;
         /// `billedAttempts(since:)` returns the priced attempts billed in the window.
         case billing
+        /// `ergon gc`: ended workflows listed by their last change and removed whole; a live
+        /// task keeps its workflow.
+        case removeEndedWorkflows
+        /// Reports of ended workflows are claimed by one agent at a time and marked delivered.
+        case notificationClaims
 
         /// Runs this check against fresh queues from `make`.
         public func run(_ make: TaskQueueFactory) async throws {
@@ -82,6 +87,8 @@ public enum QueueConformance {
             case .abandonRetriesTheTask: try await QueueConformance.abandonRetriesTheTask(make)
             case .claimNextTakesTheNextOfItsKind: try await QueueConformance.claimNextTakesTheNextOfItsKind(make)
             case .billing: try await QueueConformance.billing(make)
+            case .removeEndedWorkflows: try await QueueConformance.removeEndedWorkflows(make)
+            case .notificationClaims: try await QueueConformance.notificationClaims(make)
             }
         }
     }

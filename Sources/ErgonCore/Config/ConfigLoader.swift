@@ -6,7 +6,7 @@ public enum ConfigLoader {
     /// The keys a config file may hold at the top level.
     public static let topLevelKeys = [
         "agent", "mode", "data_dir", "queue", "logs", "artifacts", "s3", "server", "scheduler", "docker", "vast_api",
-        "cache", "budget", "logging",
+        "cache", "budget", "logging", "notify",
     ]
 
     static let agentKeys = ["id"]
@@ -134,6 +134,7 @@ public enum ConfigLoader {
             docker: docker, vast: vast, cache: cache)
         config.budget = budget
         config.logFormat = try readLogging(fields["logging"])
+        config.notify = try readNotify(fields["notify"])
         return config
     }
 

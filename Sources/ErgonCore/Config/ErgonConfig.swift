@@ -273,6 +273,8 @@ public struct ErgonConfig: Equatable, Sendable {
     public var logFormat: LogFormat = .text
     /// The money caps across the queue's instances (`budget`).
     public var budget = BudgetPolicy()
+    /// Where ended workflows are reported (`notify`).
+    public var notify = Notify()
 
     public init(
         source: String = "<defaults>", agentID: String, mode: Mode = .docker, dataDir: String,

@@ -42,6 +42,16 @@ public struct FileLogStore: LogStore {
 
     public func location(key: LogKey) -> String { path(of: key) }
 
+    /// The files of the task's folder, `DIR/<task id>/`.
+    public func objects(workflowID: UUID, taskID: UUID) async throws -> [StoredObject] {
+        try FolderContents(path: directory + "/" + taskID.uuidString.lowercased()).files()
+    }
+
+    /// Removes the files, then the task's folder once empty.
+    public func remove(_ objects: [StoredObject]) async throws {
+        try FolderContents.remove(objects)
+    }
+
     private func path(of key: LogKey) -> String { directory + "/" + key.taskPath }
 }
 

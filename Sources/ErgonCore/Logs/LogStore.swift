@@ -15,6 +15,11 @@ public protocol LogStore: Sendable {
     func read(key: LogKey, from offset: Int64) async throws -> [UInt8]?
     /// A human address of the log (for `ergon tasks show`).
     func location(key: LogKey) -> String
+    /// Every file or object the store holds for the logs of a task: each attempt's log and
+    /// any working copies (S3's live segments). Empty when there is none.
+    func objects(workflowID: UUID, taskID: UUID) async throws -> [StoredObject]
+    /// Removes objects `objects(workflowID:taskID:)` listed; one already gone is no error.
+    func remove(_ objects: [StoredObject]) async throws
 }
 
 /// Which log: an attempt of a task of a workflow.

@@ -90,6 +90,24 @@ public protocol TaskQueue: Sendable {
     func workflowsToCleanUp() async throws -> [WorkflowRecord]
     func markCleanedUp(workflowID: UUID) async throws
 
+    // MARK: housekeeping (`ergon gc`, `notify.webhook_url`)
+
+    /// Workflows whose tasks all ended, the last of them changed before `cutoff`, and whose
+    /// volumes the backend removed (`markCleanedUp`) if they had any, oldest first.
+    func workflowsEnded(before cutoff: Date) async throws -> [WorkflowRecord]
+    /// Deletes a workflow with its tasks, attempts and worker tokens, in one transaction, if it
+    /// is still as `workflowsEnded(before:)` lists; false (nothing deleted) when a task is live
+    /// or changed since, its volumes are still there, or the workflow is gone.
+    func removeWorkflow(_ workflowID: UUID, endedBefore cutoff: Date) async throws -> Bool
+    /// Ended workflows whose end is not reported yet and whose last task changed at or after
+    /// `since`, and that no agent's claim on the report holds at `now`, oldest first.
+    func workflowsToNotify(since: Date, at now: Date) async throws -> [WorkflowRecord]
+    /// Claims the report of an ended workflow for `agentID` until `until` (renewing its own
+    /// claim); false when it was reported, another agent's claim holds, or a task is live.
+    func claimNotification(workflowID: UUID, agentID: String, until: Date, at now: Date) async throws -> Bool
+    /// Records that the workflow's end was reported.
+    func markNotified(workflowID: UUID, at now: Date) async throws
+
     // MARK: many agents
 
     /// Registers the agent or renews its lease, and returns the record as it was before

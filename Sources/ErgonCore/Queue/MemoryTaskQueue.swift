@@ -10,6 +10,8 @@ public actor MemoryTaskQueue: TaskQueue {
     private var attemptRecords: [UUID: [AttemptRecord]] = [:]
     private var tokenGrants: [String: TokenGrant] = [:]
     private var agentRecords: [String: AgentRecord] = [:]
+    /// Report state of ended workflows (`notify.webhook_url`), by workflow id.
+    private var reports: [UUID: WorkflowReportState] = [:]
     private let wakeupFile: String?
 
     /// An empty queue; `wakeupFile`, when given, is touched by submit, cancel and retry.
@@ -166,6 +168,56 @@ public actor MemoryTaskQueue: TaskQueue {
             throw QueueError(.notFound, "no workflow with id \(workflowID.uuidString.lowercased())")
         }
         workflowRecords[index].cleanedUp = true
+    }
+
+    // MARK: housekeeping
+
+    /// Workflows whose tasks all ended before `cutoff` and whose volumes are gone, oldest first.
+    public func workflowsEnded(before cutoff: Date) async throws -> [WorkflowRecord] {
+        workflowRecords.filter { WorkflowReportState.removable($0, tasks: workflowTasks($0.id), before: cutoff) }
+    }
+
+    /// Deletes a workflow whose tasks all still ended before `cutoff`, with everything of it.
+    public func removeWorkflow(_ workflowID: UUID, endedBefore cutoff: Date) async throws -> Bool {
+        guard let workflow = workflowRecords.first(where: { $0.id == workflowID }),
+            WorkflowReportState.removable(workflow, tasks: workflowTasks(workflowID), before: cutoff)
+        else { return false }
+        let taskIDs = Set(workflowTasks(workflowID).map(\.id))
+        workflowRecords.removeAll { $0.id == workflowID }
+        taskRecords.removeAll { taskIDs.contains($0.id) }
+        taskIndex = Dictionary(uniqueKeysWithValues: taskRecords.enumerated().map { ($1.id, $0) })
+        for id in taskIDs { attemptRecords[id] = nil }
+        tokenGrants = tokenGrants.filter { !taskIDs.contains($0.value.taskID) }
+        reports[workflowID] = nil
+        return true
+    }
+
+    /// Ended workflows not reported yet, changed since `since`, not claimed at `now`.
+    public func workflowsToNotify(since: Date, at now: Date) async throws -> [WorkflowRecord] {
+        workflowRecords.filter { workflow in
+            let tasks = workflowTasks(workflow.id)
+            return (reports[workflow.id] ?? .init()).isOpen(for: nil, at: now)
+                && WorkflowReportState.ended(tasks, before: .distantFuture)
+                && tasks.contains { $0.updatedAt >= since }
+        }
+    }
+
+    /// Claims the report of an ended workflow for `agentID` until `until`.
+    public func claimNotification(workflowID: UUID, agentID: String, until: Date, at now: Date) async throws -> Bool {
+        let state = reports[workflowID] ?? .init()
+        guard workflowRecords.contains(where: { $0.id == workflowID }), state.isOpen(for: agentID, at: now),
+            WorkflowReportState.ended(workflowTasks(workflowID), before: .distantFuture)
+        else { return false }
+        reports[workflowID] = WorkflowReportState(claimedBy: agentID, claimedUntil: until)
+        return true
+    }
+
+    /// Records that the workflow's end was reported.
+    public func markNotified(workflowID: UUID, at now: Date) async throws {
+        guard workflowRecords.contains(where: { $0.id == workflowID }) else {
+            throw QueueError(.notFound, "no workflow with id \(workflowID.uuidString.lowercased())")
+        }
+        reports[workflowID, default: .init()].notifiedAt = now
     }
 
     // MARK: many agents

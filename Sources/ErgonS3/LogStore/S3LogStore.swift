@@ -53,6 +53,18 @@ public struct S3LogStore: LogStore {
 
     public func location(key: LogKey) -> String { "s3://\(bucket)/\(objectKey(key))" }
 
+    /// Every object under `PREFIX/<workflow id>/<task id>/`: final logs and live segments.
+    public func objects(workflowID: UUID, taskID: UUID) async throws -> [StoredObject] {
+        let folder = "\(workflowID.uuidString.lowercased())/\(taskID.uuidString.lowercased())/"
+        return try await client.listObjects(bucket: bucket, prefix: prefix.isEmpty ? folder : "\(prefix)/\(folder)")
+            .map { StoredObject(key: $0.key, size: $0.size) }
+    }
+
+    /// Deletes the objects (S3 answers a missing key with success).
+    public func remove(_ objects: [StoredObject]) async throws {
+        for object in objects { try await client.deleteObject(bucket: bucket, key: object.key) }
+    }
+
     static func statePath(_ log: SpooledLog) -> String { log.path + ".s3.json" }
 
     public func ship(_ log: SpooledLog) async throws -> Int64 {

@@ -1,0 +1,106 @@
+import ErgonCore
+import Foundation
+import GRDB
+
+/// `ergon gc` and the reports of ended workflows (`notify.webhook_url`).
+extension SQLiteTaskQueue {
+    /// The task states that are not terminal, for `IN (…)` conditions.
+    static var liveStates: [String] { TaskState.allCases.filter { !$0.isTerminal }.map(\.rawValue) }
+
+    /// Workflows whose tasks all ended, the last of them changed before `cutoff`, and whose
+    /// volumes are gone, oldest first.
+    public func workflowsEnded(before cutoff: Date) async throws -> [WorkflowRecord] {
+        let live = Self.liveStates
+        return try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT w.* FROM workflows w
+                    JOIN (
+                        SELECT workflow_id, MAX(updated_at) AS last_change,
+                               SUM(state IN (\(Self.placeholders(live.count)))) AS live
+                        FROM tasks GROUP BY workflow_id
+                    ) t ON t.workflow_id = w.id
+                    WHERE t.live = 0 AND t.last_change < ? AND (w.cleaned_up = 1 OR w.volumes = '[]')
+                    ORDER BY w.rowid
+                    """,
+                arguments: StatementArguments(live) + [Self.seconds(cutoff)]
+            ).map(Self.workflowRecord)
+        }
+    }
+
+    /// Deletes the workflow's worker tokens, attempts, tasks and row in one write transaction,
+    /// which holds SQLite's write lock: no task of it can turn live between the check and the
+    /// deletes.
+    public func removeWorkflow(_ workflowID: UUID, endedBefore cutoff: Date) async throws -> Bool {
+        try await pool.write { db in
+            let id = Self.text(workflowID)
+            guard let workflow = try Row.fetchOne(db, sql: "SELECT * FROM workflows WHERE id = ?", arguments: [id])
+                .map(Self.workflowRecord)
+            else { return false }
+            let tasks = try Self.fetchTasks(db, where: "workflow_id = ?", [id])
+            guard WorkflowReportState.removable(workflow, tasks: tasks, before: cutoff) else { return false }
+            let ofTasks = "task_id IN (SELECT id FROM tasks WHERE workflow_id = ?)"
+            try db.execute(sql: "DELETE FROM worker_tokens WHERE \(ofTasks)", arguments: [id])
+            try db.execute(sql: "DELETE FROM attempts WHERE \(ofTasks)", arguments: [id])
+            try db.execute(sql: "DELETE FROM tasks WHERE workflow_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM workflows WHERE id = ?", arguments: [id])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Ended workflows not reported yet, changed since `since`, that no claim holds at `now`.
+    public func workflowsToNotify(since: Date, at now: Date) async throws -> [WorkflowRecord] {
+        let live = Self.liveStates
+        return try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT w.* FROM workflows w
+                    JOIN (
+                        SELECT workflow_id, MAX(updated_at) AS last_change,
+                               SUM(state IN (\(Self.placeholders(live.count)))) AS live
+                        FROM tasks GROUP BY workflow_id
+                    ) t ON t.workflow_id = w.id
+                    WHERE w.notified_at IS NULL AND (w.notify_claimed_until IS NULL OR w.notify_claimed_until <= ?)
+                      AND t.live = 0 AND t.last_change >= ?
+                    ORDER BY w.rowid
+                    """,
+                arguments: StatementArguments(live) + [Self.seconds(now), Self.seconds(since)]
+            ).map(Self.workflowRecord)
+        }
+    }
+
+    /// Claims the report for `agentID` in one write transaction (checked and set under the lock).
+    public func claimNotification(workflowID: UUID, agentID: String, until: Date, at now: Date) async throws -> Bool {
+        try await pool.write { db in
+            let id = Self.text(workflowID)
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT notified_at, notify_claimed_by, notify_claimed_until FROM workflows WHERE id = ?",
+                arguments: [id])
+            else { return false }
+            let state = WorkflowReportState(
+                claimedBy: row["notify_claimed_by"], claimedUntil: (row["notify_claimed_until"] as Double?).map(Self.date),
+                notifiedAt: (row["notified_at"] as Double?).map(Self.date))
+            let tasks = try Self.fetchTasks(db, where: "workflow_id = ?", [id])
+            guard state.isOpen(for: agentID, at: now), WorkflowReportState.ended(tasks, before: .distantFuture) else {
+                return false
+            }
+            try db.execute(
+                sql: "UPDATE workflows SET notify_claimed_by = ?, notify_claimed_until = ? WHERE id = ?",
+                arguments: [agentID, Self.seconds(until), id])
+            return true
+        }
+    }
+
+    /// Records that the workflow's end was reported.
+    public func markNotified(workflowID: UUID, at now: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE workflows SET notified_at = ? WHERE id = ?", arguments: [Self.seconds(now), Self.text(workflowID)])
+            guard db.changesCount == 1 else {
+                throw QueueError(.notFound, "no workflow with id \(Self.text(workflowID))")
+            }
+        }
+    }
+}
