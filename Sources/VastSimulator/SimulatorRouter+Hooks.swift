@@ -11,6 +11,7 @@ extension SimulatorRouter {
     /// | `GET /__sim/stats` | ``SimulatorStats`` |
     /// | `GET /__sim/health` | `{"ok": true, "port": N}` |
     /// | `GET /__sim/instances` | every instance, destroyed ones too, with `destroyed`, `exit_code`, `billed_seconds`, `fault` |
+    /// | `GET /__sim/history` | `started_at` (epoch), `now`, and every instance's ``InstanceHistoryEntry`` (create label, times, state, billing) |
     /// | `GET /__sim/instances/ID/output` | the whole output of an instance so far, as text |
     /// | `POST /__sim/advance?seconds=N` | moves the clock forward; answers the new time |
     /// | `GET /__sim/faults` | the fault plan in force, as a fault document |
@@ -31,6 +32,8 @@ extension SimulatorRouter {
             return Self.json(["ok": true, "port": .number(Double((try? await port.value()) ?? 0))])
         case (.get, ["instances"]):
             return Self.json(["instances": .array(await vast.allInstances())])
+        case (.get, ["history"]):
+            return Self.json(await vast.historyJSON())
         case (.get, let path) where path.count == 3 && path[0] == "instances" && path[2] == "output":
             guard let id = Int(path[1]) else { return Self.text("bad id\n", status: 400) }
             let lines = await vast.output(of: id)
