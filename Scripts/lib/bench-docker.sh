@@ -15,9 +15,8 @@ source Scripts/lib/prerequisites.sh
 source Scripts/lib/docker-engine.sh
 source Scripts/lib/test-image.sh
 ergon_prerequisites
-config="${ERGON_BENCH_BUILD:-debug}"
-swift build -c "$config" --product ergon >&2
-ergon="$root/.build/$config/ergon"
+source Scripts/lib/bench-build.sh
+ergon_bench_build debug
 
 work="$(mktemp -d /tmp/ergon-bench.XXXXXX)"
 agent_pid=""
@@ -77,6 +76,8 @@ leftover=$(docker ps -aq --filter label=ergon.agent=bench | wc -l)
 
 python3 - "$n" "$p" "$t0" "$t1" "$t2" "$t3" "$completed" "$leftover" <<'PY'
 import sys
+sys.path.insert(0, "Scripts/lib")
+from bench_result import result_line
 n, p = int(sys.argv[1]), int(sys.argv[2])
 t0, t1, t2, t3 = map(float, sys.argv[3:7])
 completed, leftover = int(sys.argv[7]), int(sys.argv[8])
@@ -89,4 +90,6 @@ print(f"added per task  : {(ergon - base) / n * 1000:+.1f} ms")
 print(f"tasks completed : {completed - 1} of {n} (plus 1 warm-up); containers left behind: {leftover}")
 if completed - 1 != n or leftover != 0:
     sys.exit(1)
+print(result_line(f"docker: {n} tasks, {p} at a time", f"{ergon:.2f} s", f"{base:.2f} s (docker run --rm)", f"{ratio:.2f}x",
+                  "<= 1.30x", ratio <= 1.3))
 PY

@@ -16,9 +16,8 @@ source Scripts/lib/prerequisites.sh
 source Scripts/lib/vastai.sh
 ergon_apt_install libsqlite3-dev curl
 ergon_vastai
-config="${ERGON_BENCH_BUILD:-release}"
-swift build -c "$config" --product ergon >&2
-ergon="$root/.build/$config/ergon"
+source Scripts/lib/bench-build.sh
+ergon_bench_build release
 
 work="$(mktemp -d /tmp/ergon-bench-offers.XXXXXX)"
 sim_pid=""
@@ -51,6 +50,8 @@ YAML
 
 python3 - "$ergon" "$ERGON_VASTAI_BIN" "$url" "$work/ergon.yaml" "$query" "$runs" "$n" <<'PY'
 import json, statistics, subprocess, sys, time
+sys.path.insert(0, "Scripts/lib")
+from bench_result import result_line
 ergon, vastai, url, config, query, runs, n = sys.argv[1:8]
 runs, n = int(runs), int(n)
 ergon_cmd = [ergon, "offers", "--config", config, "--filter", query, "--json", "--limit", "64"]
@@ -85,6 +86,8 @@ print(f"ratio                 : {me / mv:.2f}x  (target <= 0.25)")
 print(f"cheapest              : ergon offer {ours[0]['id']} at ${ours[0]['dph']:.4f}/h, vastai offer {theirs[0]['id']} at ${theirs[0]['dph_total']:.4f}/h")
 if abs(ours[0]["dph"] - theirs[0]["dph_total"]) > 1e-6:
     sys.exit("the two tools disagree on the cheapest price")
+print(result_line(f"offers: one search of {n} offers", f"{me * 1000:.1f} ms", f"{mv * 1000:.1f} ms (vastai search offers)",
+                  f"{me / mv:.2f}x", "<= 0.25x", me / mv <= 0.25))
 PY
 echo -n "local evaluation      : "
 "$ergon" offers --config "$work/ergon.yaml" --filter "$query" --measure-evaluation 2>/dev/null

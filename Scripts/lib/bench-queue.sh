@@ -44,11 +44,28 @@ cleanup() {
 }
 trap cleanup EXIT
 ergon_apt_install libsqlite3-dev
-config="${ERGON_BENCH_BUILD:-release}"
-swift build -c "$config" --product ergon >&2
-ergon="$root/.build/$config/ergon"
+source Scripts/lib/bench-build.sh
+ergon_bench_build release
 
 ergon_postgres_up
 echo "ergon: $runs runs of $tasks claims each: SQLite x1, PostgreSQL x{$agents} ($config build)" >&2
 "$ergon" bench-queue --postgres "$ERGON_TEST_POSTGRES_URL" --tasks "$tasks" --agents "$agents" --runs "$runs" \
-    --scratch "$work/sqlite"
+    --scratch "$work/sqlite" | tee "$work/bench-queue.out"
+# The median table's rows as result lines; the queue has no target of its own.
+python3 - "$work/bench-queue.out" "$tasks" <<'PY'
+import re, sys
+sys.path.insert(0, "Scripts/lib")
+from bench_result import result_line
+rows = {}
+for line in open(sys.argv[1]):
+    found = re.match(r"^(SQLite|PostgreSQL)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)x\s", line)
+    if found:
+        rows[(found.group(1), int(found.group(2)))] = (int(found.group(3)), found.group(5))
+sqlite = rows.get(("SQLite", 1))
+if not sqlite or len(rows) < 2:
+    sys.exit("bench-queue printed no table of medians")
+for (engine, agents), (claims, versus) in sorted(rows.items()):
+    if engine == "PostgreSQL":
+        print(result_line(f"queue: claims of {sys.argv[2]} tasks, PostgreSQL x{agents}", f"{claims} claims/s",
+                          f"{sqlite[0]} claims/s (SQLite x1)", f"{versus}x", "-", None))
+PY

@@ -39,9 +39,8 @@ cleanup() {
 trap cleanup EXIT
 ergon_apt_install libsqlite3-dev curl
 ergon_s3_tools
-config="${ERGON_BENCH_BUILD:-release}"
-swift build -c "$config" --product ergon >&2
-ergon="$root/.build/$config/ergon"
+source Scripts/lib/bench-build.sh
+ergon_bench_build release
 
 ergon_s3_up
 
@@ -108,6 +107,8 @@ done
 
 python3 - "$mib" "$concurrency" "$part_mib" "$work/ergon.times" "$work/aws.times" <<'PY'
 import statistics, sys
+sys.path.insert(0, "Scripts/lib")
+from bench_result import result_line
 mib, concurrency, part = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 ergon = [float(line) for line in open(sys.argv[4])]
 aws = [float(line) for line in open(sys.argv[5])]
@@ -116,6 +117,8 @@ paired = statistics.median(a / e for e, a in zip(ergon, aws))
 print(f"aws s3 cp             : {mib / ma:7.1f} MiB/s (median of {len(aws)}: {ma:.2f} s; 8 MiB parts, 10 at a time)")
 print(f"ergon bench-s3 upload : {mib / me:7.1f} MiB/s (median of {len(ergon)}: {me:.2f} s; {part} MiB parts, {concurrency} at a time)")
 print(f"throughput ergon/aws  : {paired:.2f}x median of the runs' ratios, {ma / me:.2f}x of the medians (target >= 0.9)")
+print(result_line(f"s3: upload of {mib} MiB", f"{mib / me:.1f} MiB/s", f"{mib / ma:.1f} MiB/s (aws s3 cp)",
+                  f"{paired:.2f}x", ">= 0.90x", paired >= 0.9))
 PY
 
 growth="$("$ergon" bench-s3 growth --bucket "$bucket" --size "$growth_mib" --flushes "$growth_flushes" --part-size "$part_mib")" || {
@@ -124,10 +127,15 @@ growth="$("$ergon" bench-s3 growth --bucket "$bucket" --size "$growth_mib" --flu
 }
 python3 - "$growth" "$growth_mib" "$growth_flushes" "$part_mib" <<'PY'
 import sys
+sys.path.insert(0, "Scripts/lib")
+from bench_result import result_line
 fields = dict(item.split("=") for item in sys.argv[1].split())
 mib, flushes, part = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 target = 2.2 + part / mib
 print(f"growing log           : {mib} MiB over {flushes} flushes, {part} MiB parts; final object read back and equal")
 print(f"sent per byte of log  : {float(fields['ratio']):.3f} ({int(fields['sent'])} bytes; target <= {target:.3f}, 2.2 plus one part)")
 print(f"whole log per flush   : {float(fields['naive_ratio']):.3f} ({int(fields['naive'])} bytes)")
+ratio = float(fields["ratio"])
+print(result_line(f"s3: a {mib} MiB log growing over {flushes} flushes", f"{int(fields['sent']) / 2**20:.1f} MiB sent",
+                  f"{mib} MiB of log", f"{ratio:.3f}x", f"<= {target:.3f}x", ratio <= target))
 PY

@@ -20,6 +20,18 @@ extension VastBackend {
         } catch {
             throw BackendError(.launchFailed, "task \(task.slug): vast.offer_filters: \(error)")
         }
+        // One launch at a time from the search to the order (see `OrderTurns`).
+        return try await orderTurns.run {
+            try await order(request, selection: selection, argv: argv, record: record)
+        }
+    }
+
+    /// Searches with `selection` and orders the best offer for `request`, walking down the
+    /// ranked list while offers are taken; the instance id is recorded before this returns.
+    private func order(
+        _ request: LaunchRequest, selection: OfferSelection, argv: [String], record: @Sendable (String) async throws -> Void
+    ) async throws -> String {
+        let task = request.task.spec
         let offers: [VastOffer]
         do {
             offers = try await client.searchOffers(body: selection.requestBody)

@@ -11,6 +11,8 @@ public struct VastBackend: Backend {
     public let name = "vast"
     public var instancesHaveGPU: Bool { true }
     public var launchStartsCommand: Bool { false }
+    /// Every read is a `request_logs` call and a `result_url` fetch against the account's rate limit.
+    public var pacesLogReads: Bool { true }
 
     let client: VastClient
     let settings: ErgonConfig.Vast
@@ -24,6 +26,8 @@ public struct VastBackend: Backend {
     let logger: Logger
     /// How long `destroy` waits for an instance to read back as gone.
     let destroyConfirmation: Duration
+    /// Launches search and order one at a time; copies of this backend share the turns.
+    let orderTurns = OrderTurns()
     let sleep: @Sendable (Duration) async throws -> Void
 
     /// A backend for the `vast_api` settings. The filters are parsed now, so a bad one stops
