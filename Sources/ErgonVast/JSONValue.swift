@@ -86,9 +86,9 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses a JSON document.
+    /// Parses a JSON document (see ``JSONParser``); throws a ``JSONParseError``.
     public static func decode(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try JSONParser.parse(data)
     }
 
     /// The document as JSON text; keys sorted so equal values give equal bytes.

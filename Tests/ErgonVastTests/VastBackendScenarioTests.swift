@@ -70,6 +70,28 @@ struct VastBackendScenarioTests {
         }
     }
 
+    @Test("a running instance's log is read once per flush interval, not every tick, and arrives whole")
+    func logReadsArePaced() async throws {
+        // Ticks every 100 ms; the scheduler's clock is the simulator's (five times real time),
+        // so a flush interval of 10 s is 2 s here. The command prints a line every simulated
+        // second for 60 simulated seconds (about 12 s here).
+        try await withAgent(configure: { $0.logFlushInterval = .seconds(10) }) { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("chatty", run: 60, extra: ["SIM_LINE_INTERVAL": "1"])])
+            let started = ContinuousClock.now
+            let task = try await agent.waitEnded(tasks["chatty"]!.id)
+            let elapsed = ContinuousClock.now - started
+            #expect(task.state == .completed)
+            let reads = await agent.sim.stats().requests(.logs)
+            // A read every tick would be over a hundred; once per interval is one per 1.98 s
+            // here, plus the final reads (at most 8).
+            #expect(reads <= Int(elapsed / .milliseconds(1980)) + 9, "\(reads) log reads in \(elapsed)")
+            let log = try await agent.log(task.id)
+            let numbered = log.split(separator: "\n").filter { $0.contains("[sim] instance") && $0.contains(" line ") }
+            #expect(numbered.count >= 59, "\(numbered.count) numbered lines")
+            #expect(!log.contains("lines of this log were lost"))
+        }
+    }
+
     @Test("a worker that stops its own instance: the marker decides, the stopped instance is destroyed")
     func selfStop() async throws {
         try await withAgent { agent in

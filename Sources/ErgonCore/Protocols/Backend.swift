@@ -50,6 +50,11 @@ public protocol Backend: Sendable {
     /// no device from the agent's own inventory.
     var instancesHaveGPU: Bool { get }
 
+    /// True when reading a running instance's log is a remote call (vast): the scheduler then
+    /// reads each one once per `logs.flush_interval` instead of every tick. A local engine's
+    /// reads (docker) are cheap and run every tick.
+    var pacesLogReads: Bool { get }
+
     /// The environment an attempt's container receives (WORKER_CONTRACT.md for this mode);
     /// `access` is the worker API and the attempt's token, when the agent serves one.
     func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String]
@@ -72,6 +77,7 @@ extension Backend {
     public func adopt(instanceID: String, label: InstanceLabel) async throws {}
     public var instancesHaveGPU: Bool { false }
     public var launchStartsCommand: Bool { true }
+    public var pacesLogReads: Bool { false }
     public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {
         WorkerEnvironment.docker(task: task, attempt: attempt, parents: parents, access: access)
     }

@@ -53,11 +53,24 @@ public struct WorkflowOperations: Sendable {
         }
         var changed: [TaskRecord] = []
         for task in try await queue.tasks(TaskFilter(workflowID: workflowID)) {
-            // Read again: stopping an earlier task may have cancelled this one already.
-            guard let current = try await queue.task(task.id), !current.state.isTerminal, current.state != .stopping else { continue }
-            changed.append(try await queue.cancel(taskID: task.id, at: now))
+            if let cancelled = try await cancelIfLive(task.id, at: now) { changed.append(cancelled) }
         }
         return changed
+    }
+
+    /// Cancels one task unless it ended or is stopping. An agent runs on while the workflow is
+    /// cancelled task by task, so a task read as live may end before its cancel lands: the
+    /// refused cancel is checked against the task as it is now instead of ending the command
+    /// with the rest of the workflow still running.
+    private func cancelIfLive(_ taskID: UUID, at now: Date) async throws -> TaskRecord? {
+        // Read again: stopping an earlier task may have cancelled this one already.
+        guard let current = try await queue.task(taskID), !current.state.isTerminal, current.state != .stopping else { return nil }
+        do {
+            return try await queue.cancel(taskID: taskID, at: now)
+        } catch let error as QueueError where error.kind == .illegalTransition {
+            guard let after = try await queue.task(taskID), after.state.isTerminal || after.state == .stopping else { throw error }
+            return nil
+        }
     }
 
     /// Re-runs the failed sub-trees: every failed, error or stopped task, and every cancelled

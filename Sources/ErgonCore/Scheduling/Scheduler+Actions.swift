@@ -196,16 +196,28 @@ extension Scheduler {
             attempt.phase = phase
             if phase == .running, attempt.startedAt == nil { attempt.startedAt = now() }
         }
-        if readLogs {
+        if readLogs, logReadIsDue(for: attempt) {
             attempt = try await pullLogs(attempt, instanceID: instanceID)
+            lastLogRead[attempt.taskID] = now()
         }
         // The spool's new length is recorded before any of it is shipped: the store is only
-        // ever given bytes the queue knows of, which a restart never rewrites.
-        try await queue.updateAttempt(attempt)
+        // ever given bytes the queue knows of, which a restart never rewrites. A tick that
+        // changed nothing (an instance still loading, a read with no new bytes) writes nothing:
+        // with a thousand live instances those writes were a thousand transactions a tick.
+        if attempt != held.attempt { try await queue.updateAttempt(attempt) }
         if readLogs, flushIsDue(for: attempt) {
             let shipped = await shippedIfPossible(attempt, workflowID: held.task.workflowID)
             if shipped.logShipped != attempt.logShipped { try await queue.updateAttempt(shipped) }
         }
+    }
+
+    /// True unless the backend paces its log reads and this attempt's last read is younger
+    /// than `logs.flush_interval` (less a poll interval, so the read lands on the tick before
+    /// the interval runs out rather than the one after).
+    func logReadIsDue(for attempt: AttemptRecord) -> Bool {
+        guard backend.pacesLogReads, let last = lastLogRead[attempt.taskID] else { return true }
+        let wait = max(0, flushInterval.seconds - pollInterval.seconds)
+        return now().timeIntervalSince(last) >= wait
     }
 
     /// True when the attempt has unshipped bytes and its last flush is old enough that waiting
@@ -288,6 +300,7 @@ extension Scheduler {
         }
         finalReadFailures[held.task.id] = nil
         lastFlush[held.task.id] = nil
+        lastLogRead[held.task.id] = nil
         let task = try await queue.finishAttempt(
             taskID: held.task.id, attempt: attempt.number, outcome: outcome, heldBy: agentID, at: now())
         logger.info("\(task.spec.slug) attempt \(attempt.number) \(outcome.summary) → \(task.state.rawValue)")

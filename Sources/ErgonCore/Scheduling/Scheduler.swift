@@ -25,6 +25,8 @@ public actor Scheduler: Service {
     let flushInterval: Duration
     /// When each running task's log was last sent to the store.
     var lastFlush: [UUID: Date] = [:]
+    /// When each running attempt's log was last read, for backends that pace their reads.
+    var lastLogRead: [UUID: Date] = [:]
     /// Backlog entries already reported as unreadable.
     var reportedBacklogFiles: Set<String> = []
     let basePolicy: ReconcilerPolicy
