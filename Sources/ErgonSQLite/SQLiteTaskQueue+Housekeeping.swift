@@ -7,6 +7,20 @@ extension SQLiteTaskQueue {
     /// The task states that are not terminal, for `IN (…)` conditions.
     static var liveStates: [String] { TaskState.allCases.filter { !$0.isTerminal }.map(\.rawValue) }
 
+    /// `SELECT w.* FROM workflows w` joined with `t`: per workflow, `last_change` (its tasks'
+    /// latest `updated_at`) and `live` (how many of them are in one of the `liveStates` states
+    /// bound first).
+    static func workflowsWithTaskSummary(liveStates: Int) -> String {
+        """
+        SELECT w.* FROM workflows w
+        JOIN (
+            SELECT workflow_id, MAX(updated_at) AS last_change,
+                   SUM(state IN (\(placeholders(liveStates)))) AS live
+            FROM tasks GROUP BY workflow_id
+        ) t ON t.workflow_id = w.id
+        """
+    }
+
     /// Workflows whose tasks all ended, the last of them changed before `cutoff`, and whose
     /// volumes are gone, oldest first.
     public func workflowsEnded(before cutoff: Date) async throws -> [WorkflowRecord] {
@@ -15,12 +29,7 @@ extension SQLiteTaskQueue {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT w.* FROM workflows w
-                    JOIN (
-                        SELECT workflow_id, MAX(updated_at) AS last_change,
-                               SUM(state IN (\(Self.placeholders(live.count)))) AS live
-                        FROM tasks GROUP BY workflow_id
-                    ) t ON t.workflow_id = w.id
+                    \(Self.workflowsWithTaskSummary(liveStates: live.count))
                     WHERE t.live = 0 AND t.last_change < ? AND (w.cleaned_up = 1 OR w.volumes = '[]')
                     ORDER BY w.rowid
                     """,
@@ -56,12 +65,7 @@ extension SQLiteTaskQueue {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT w.* FROM workflows w
-                    JOIN (
-                        SELECT workflow_id, MAX(updated_at) AS last_change,
-                               SUM(state IN (\(Self.placeholders(live.count)))) AS live
-                        FROM tasks GROUP BY workflow_id
-                    ) t ON t.workflow_id = w.id
+                    \(Self.workflowsWithTaskSummary(liveStates: live.count))
                     WHERE w.notified_at IS NULL AND (w.notify_claimed_until IS NULL OR w.notify_claimed_until <= ?)
                       AND t.live = 0 AND t.last_change >= ?
                     ORDER BY w.rowid
