@@ -77,6 +77,7 @@ class Simulator:
                 break
             time.sleep(0.1)
         if not self.url:
+            self.stop()  # it may still run without having said where
             self.err.seek(0)
             raise SystemExit(f"ergon vast-sim did not start: {self.err.read()[-800:]}")
 
@@ -137,6 +138,7 @@ vast_api:
                 return
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.1)
+        self.stop()  # it runs but never answered: stop it before giving up
         raise SystemExit(f"ergon agent did not answer GET /metrics on 127.0.0.1:{self.port}:\n{self.tail()}")
 
     def tail(self):

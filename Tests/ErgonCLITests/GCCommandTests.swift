@@ -109,6 +109,31 @@ struct GCCommandTests {
         #expect(try await queue.workflows().map(\.id) == [live.id], "a live workflow is never removed")
     }
 
+    @Test func aLogTheStoreNeverTookKeepsItsWorkflow() async throws {
+        let dir = try AgentHarness.temporaryDirectory()
+        let data = dir + "/data"
+        let config = dir + "/ergon.yaml"
+        try "agent: {id: gc-test}\ndata_dir: \(data)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let queue = try SQLiteTaskQueue(path: data + "/queue.sqlite")
+        let longAgo = Date().addingTimeInterval(-40 * 86_400)
+        let (old, tasks) = try await queue.submit(
+            WorkflowSpec(name: "unsent", tasks: [TaskSpec(slug: "a", image: "alpine:3", command: .shell("true"))]),
+            defaultMaxAttempts: 1, at: longAgo)
+        let held = try #require(try await queue.claim(taskID: tasks[0].id, agentID: "gone", gpu: nil, at: longAgo))
+        // The agent spooled 12 bytes and its backlog never got them into the store.
+        var attempt = held.attempt
+        attempt.logSpooled = 12
+        try await queue.updateAttempt(attempt)
+        _ = try await queue.finishAttempt(taskID: tasks[0].id, attempt: attempt.number, outcome: .exited(code: 0), at: longAgo)
+        let files = try await Self.leaveFiles(for: tasks[0], data: data)
+
+        let run = try ErgonBinary.run(["gc", "--older-than", "30d", "--config", config])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("the log of task a attempt 1 is not in the log store yet"), "\(run.stdout)")
+        for path in files.all { #expect(Self.exists(path), "\(path) stays") }
+        #expect(try await queue.workflows().map(\.id) == [old.id])
+    }
+
     static let badAges: [([String], String)] = [
         ([], "--older-than: required"),
         (["--older-than", "0"], "--older-than: must be longer than zero, got \"0\""),

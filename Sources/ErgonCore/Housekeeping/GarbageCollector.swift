@@ -70,6 +70,14 @@ public struct GarbageCollector: Sendable {
         else {
             return .kept(reason: "a task is live again or changed since the cutoff")
         }
+        // A log the store never took is only in this machine's spool, on the agent's backlog:
+        // removing the spool would lose it.
+        for task in garbage.tasks {
+            if let attempt = try await queue.attempts(of: task.id).first(where: { $0.logShipped < $0.logSpooled }) {
+                return .kept(
+                    reason: "the log of task \(task.spec.slug) attempt \(attempt.number) is not in the log store yet (the agent's backlog still sends it)")
+            }
+        }
         for task in garbage.tasks where garbage.artifacts[task.id] != nil {
             try await artifactStore.removeAll(ArtifactOwner(task))
         }
