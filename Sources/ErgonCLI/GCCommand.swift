@@ -72,11 +72,15 @@ struct GCCommand: AsyncParsableCommand {
     static func collect(_ collector: GarbageCollector, cutoff: Date, dryRun: Bool) async throws -> GCReport {
         var report = GCReport(dryRun: dryRun, cutoff: cutoff)
         for garbage in try await collector.survey(endedBefore: cutoff) {
-            guard !dryRun else {
-                report.add(garbage, outcome: "would remove")
-                continue
-            }
             do {
+                if dryRun {
+                    if let reason = try await collector.reasonToKeep(garbage, endedBefore: cutoff) {
+                        report.kept(garbage, reason: reason)
+                    } else {
+                        report.add(garbage, outcome: "would remove")
+                    }
+                    continue
+                }
                 switch try await collector.remove(garbage, endedBefore: cutoff) {
                 case .removed: report.add(garbage, outcome: "removed")
                 case .kept(let reason): report.kept(garbage, reason: reason)

@@ -61,23 +61,29 @@ public struct GarbageCollector: Sendable {
         case kept(reason: String)
     }
 
-    /// Removes what `garbage` lists, then the rows, if the workflow still ended before `cutoff`.
-    public func remove(_ garbage: WorkflowGarbage, endedBefore cutoff: Date) async throws -> Removal {
+    /// Why `garbage`'s workflow must stay as things are now, or nil when it may go. A dry run
+    /// asks this too, so it lists what a real run would do.
+    public func reasonToKeep(_ garbage: WorkflowGarbage, endedBefore cutoff: Date) async throws -> String? {
         let id = garbage.workflow.id
         // A user may have retried a task since the survey: look again before touching its files.
-        guard let workflow = try await queue.workflow(id) else { return .kept(reason: "removed meanwhile by someone else") }
+        guard let workflow = try await queue.workflow(id) else { return "removed meanwhile by someone else" }
         guard WorkflowReportState.removable(workflow, tasks: try await queue.tasks(TaskFilter(workflowID: id)), before: cutoff)
         else {
-            return .kept(reason: "a task is live again or changed since the cutoff")
+            return "a task is live again or changed since the cutoff"
         }
         // A log the store never took is only in this machine's spool, on the agent's backlog:
         // removing the spool would lose it.
         for task in garbage.tasks {
             if let attempt = try await queue.attempts(of: task.id).first(where: { $0.logShipped < $0.logSpooled }) {
-                return .kept(
-                    reason: "the log of task \(task.spec.slug) attempt \(attempt.number) is not in the log store yet (the agent's backlog still sends it)")
+                return "the log of task \(task.spec.slug) attempt \(attempt.number) is not in the log store yet (the agent's backlog still sends it)"
             }
         }
+        return nil
+    }
+
+    /// Removes what `garbage` lists, then the rows, if the workflow still ended before `cutoff`.
+    public func remove(_ garbage: WorkflowGarbage, endedBefore cutoff: Date) async throws -> Removal {
+        if let reason = try await reasonToKeep(garbage, endedBefore: cutoff) { return .kept(reason: reason) }
         for task in garbage.tasks where garbage.artifacts[task.id] != nil {
             try await artifactStore.removeAll(ArtifactOwner(task))
         }
@@ -87,7 +93,7 @@ public struct GarbageCollector: Sendable {
         for task in garbage.tasks {
             for folder in localFolders(of: task.id) { try folder.removeEmptyFolders() }
         }
-        guard try await queue.removeWorkflow(id, endedBefore: cutoff) else {
+        guard try await queue.removeWorkflow(garbage.workflow.id, endedBefore: cutoff) else {
             return .kept(reason: "a task turned live while its files were removed; its rows stay")
         }
         return .removed
