@@ -14,7 +14,9 @@ struct OffersCommand: AsyncParsableCommand {
             (verified=true external=false rentable=true); Ergon adds num_gpus=1 rented=false and sends the \
             disk it would ask for as allocated_storage, so prices include storage. With --image and \
             vast_api.prefer_warm_hosts_within, a machine that ran the image lately (as the agent remembers in \
-            <cache dir>/vast-warm-hosts.json) is chosen when its price is within that margin of the cheapest.
+            <cache dir>/vast-warm-hosts.json) is chosen when its price is within that margin of the cheapest. \
+            An offer whose host stays available (duration) less than --timeout plus vast_api.lifetime_margin \
+            is never chosen: the search asks only for hosts that stay that long, as the agent's does.
             """)
 
     @Option(name: .long, help: "The configuration file (default: ergon.yaml; optional with --print-request).")
@@ -27,9 +29,16 @@ struct OffersCommand: AsyncParsableCommand {
     var diskGB: Double?
     @Option(name: .long, help: "The task image whose warm hosts count (vast_api.prefer_warm_hosts_within); default: none.")
     var image: String?
+    @Option(name: .long, help: ArgumentHelp(
+        "The task's timeout (90m, 24h, 2d): offers whose host leaves sooner than it plus vast_api.lifetime_margin are left out (default: scheduler.default_timeout).",
+        valueName: "duration"))
+    var timeout: String?
     @Flag(name: .long, help: "Show how many offers each term removed, and whether a warm host was preferred.")
     var explain = false
-    @Flag(name: .long, help: "Print the JSON body that would be posted to /api/v0/bundles/ and exit.")
+    @Flag(name: .long, help: """
+        Print the JSON body that would be posted to /api/v0/bundles/ and exit: the query's terms with those the agent \
+        adds (num_gpus=1 rented=false, the excluded machines, the duration floor for --timeout).
+        """)
     var printRequest = false
     @Flag(name: .long, help: "Print JSON.")
     var json = false
@@ -82,17 +91,23 @@ struct OffersCommand: AsyncParsableCommand {
         if json {
             try printJSON(OffersJSON(
                 request: selection.requestBody, returned: offers.count, offers: ranked.prefix(limit).map(OfferRow.init),
-                chosen: ranked.first.map(OfferRow.init), funnel: funnel, warmHost: warmChoice, excludedMachines: excluded))
+                chosen: ranked.first.map(OfferRow.init), funnel: funnel, lifetime: lifetime, warmHost: warmChoice,
+                excludedMachines: excluded))
             return
         }
         print(OfferRow.table(ranked.prefix(limit).map(OfferRow.init)))
         if let funnel {
             print("\nfunnel: \(funnel.total) offers with room for \(OfferFunnel.number(selection.diskGB)) GB of disk, before any filter term")
+            let width = max(44, funnel.steps.map(\.term.count).max() ?? 0)
             for step in funnel.steps {
-                print("  \(step.term.padding(toLength: 44, withPad: " ", startingAt: 0)) removed \(String(step.removed).leftPadded(6))  left \(String(step.left).leftPadded(6))")
+                print("  \(step.term.padded(width)) removed \(String(step.removed).leftPadded(6))  left \(String(step.left).leftPadded(6))")
             }
         }
         if explain {
+            print("\nlifetime: a host must stay available \(Reconciler.format(lifetime.minimum)): the task's timeout "
+                + "\(Reconciler.format(lifetime.timeout)) (\(timeout != nil ? "--timeout" : "scheduler.default_timeout")) "
+                + "+ vast_api.lifetime_margin \(Reconciler.format(lifetime.margin)); the search asks for duration gte "
+                + "\(OfferFunnel.number(lifetime.minimum)) (seconds)")
             if excluded.isEmpty {
                 print("\nexcluded machines: none (no failures on record\(cacheDirectory == nil ? ", no config" : ""))")
             } else {
@@ -110,7 +125,7 @@ struct OffersCommand: AsyncParsableCommand {
             print("\nwarm hosts: not considered (vast_api.prefer_warm_hosts_within is not set)")
         }
         let dropped = offers.count - ranked.count
-        let note = dropped > 0 ? " (\(dropped) returned offer(s) dropped by the local check or the price cap)" : ""
+        let note = dropped > 0 ? " (\(dropped) returned offer(s) dropped by the local check, the lifetime rule or the price cap)" : ""
         if let best = ranked.first {
             print("\nwould order offer \(best.id) on machine \(best.machineID): \(best.gpuName) at $\(String(format: "%.4f", best.dphTotal))/h, reliability \(String(format: "%.3f", best.reliability))\(note)")
         } else {
@@ -119,15 +134,17 @@ struct OffersCommand: AsyncParsableCommand {
         }
     }
 
-    /// The settings to use: the config's `vast_api` and cache directory, or the defaults (and
-    /// no cache) when `--print-request` runs without a config file.
-    func loadSettings() throws -> (vast: ErgonConfig.Vast, cacheDirectory: String?) {
+    /// The settings to use: the config's `vast_api`, cache directory and default task timeout
+    /// (seconds), or the defaults (and no cache) when `--print-request` runs without a config file.
+    func loadSettings() throws -> (vast: ErgonConfig.Vast, cacheDirectory: String?, defaultTimeout: TimeInterval) {
         let path = config ?? "ergon.yaml"
-        if printRequest, config == nil, !FileManager.default.fileExists(atPath: path) { return (ErgonConfig.Vast(), nil) }
+        if printRequest, config == nil, !FileManager.default.fileExists(atPath: path) {
+            return (ErgonConfig.Vast(), nil, ErgonConfig.Scheduler().defaultTimeout.seconds)
+        }
         var option = ConfigOption()
         option.config = path
         let loaded = try option.load()
-        return (loaded.vast, loaded.cacheDirectory)
+        return (loaded.vast, loaded.cacheDirectory, loaded.scheduler.defaultTimeout.seconds)
     }
 
     /// The machines the agent keeps away from now (``HostReputation``), from its record.
@@ -228,6 +245,8 @@ struct OffersJSON: Encodable {
     let offers: [OfferRow]
     let chosen: OfferRow?
     let funnel: OfferFunnel?
+    /// The rule on the hosts' `duration`: the timeout, the margin and their sum, in seconds.
+    let lifetime: OfferLifetime
     /// The warm machine preferred over the cheapest offer, if one was.
     let warmHost: OfferSelection.WarmChoice?
     /// The machines left out because of failures there (the agent's host record).

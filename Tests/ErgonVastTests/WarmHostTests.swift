@@ -135,7 +135,9 @@ struct WarmHostScenarioTests {
         try await withVastSimulator(.forTesting()) { sim in
             let agent = try VastAgentFixture(sim: sim)
             let settings = agent.config.vast
-            let selection = try OfferSelection.make(agentFilters: settings.offerFilters, maxDPH: settings.maxDPH, diskGB: settings.diskGB)
+            let selection = try OfferSelection.make(
+                agentFilters: settings.offerFilters, maxDPH: settings.maxDPH, diskGB: settings.diskGB,
+                lifetime: OfferLifetime(timeout: agent.config.scheduler.defaultTimeout.seconds, settings: settings))
             let ranked = selection.rank(try await agent.client.searchOffers(body: selection.requestBody))
             let cheapest = try #require(ranked.first)
             // A machine costlier than the cheapest: the first task is sent there by a filter.

@@ -3,7 +3,7 @@ import Foundation
 extension ConfigLoader {
     static let vastKeys = [
         "url", "api_key", "offer_filters", "disk_gb", "max_dph", "max_offers_tried", "provisioning_timeout", "registries",
-        "prefer_warm_hosts_within",
+        "prefer_warm_hosts_within", "lifetime_margin",
     ]
 
     /// Reads `vast_api`. The filters are checked here, at load, so `ergon config check` and
@@ -49,6 +49,7 @@ extension ConfigLoader {
         if let node = fields["provisioning_timeout"] { vast.provisioningTimeout = try node.duration(positive: true) }
         if let node = fields["registries"] { vast.registries = try readRegistries(node) }
         if let node = fields["prefer_warm_hosts_within"], !node.isNull { vast.preferWarmHostsWithin = try node.percentage() }
+        if let node = fields["lifetime_margin"] { vast.lifetimeMargin = try node.duration(positive: false) }
         return vast
     }
 }

@@ -169,6 +169,9 @@ public struct ErgonConfig: Equatable, Sendable {
         /// Prefer a machine that already ran the task's image when its price is within this
         /// fraction of the cheapest offer (`0.1` for `10%`); nil: always the cheapest.
         public var preferWarmHostsWithin: Double?
+        /// How much longer than a task's timeout an offer's host must stay available
+        /// (`duration`) to be ordered: room for provisioning and the end of the run.
+        public var lifetimeMargin: Duration = .seconds(3600)
         public init() {}
     }
 

@@ -82,6 +82,9 @@ public struct LaunchRequest: Sendable {
     public var budget: (any OrderBudget)?
     /// How many hours an order is counted for against `budget.max_total_spend`.
     public var expectedHours: Double = 1
+    /// The task's run deadline in seconds (its `timeout`, else `scheduler.default_timeout`);
+    /// nil: not given, so only the task's own `timeout` is known. Vast mode orders only hosts staying that long.
+    public var timeout: TimeInterval?
 
     public init(
         task: TaskRecord, attempt: Int, label: InstanceLabel, gpu: String?, environment: [String: String],

@@ -65,6 +65,7 @@ extension Scheduler {
             draft.resources = prepared
             draft.budget = ledger
             draft.expectedHours = expectedHours(of: task)
+            draft.timeout = basePolicy.timeout(of: task)
             let request = draft
             if !prepared.isEmpty {
                 for resource in prepared {

@@ -4,11 +4,12 @@ import Foundation
 /// search returns without filter terms (the API already leaves out offers without room for
 /// the disk asked for, since `allocated_storage` acts as a `disk_space` floor and prices
 /// include that storage), how many each term removes (in the filter's order, each offer
-/// counted once, at the first term it fails), then the price cap.
+/// counted once, at the first term it fails), then the host's lifetime (``OfferLifetime``),
+/// then the price cap, in the order ``OfferSelection`` applies them.
 public struct OfferFunnel: Sendable, Encodable {
     /// One step of the funnel.
     public struct Step: Sendable, Encodable {
-        /// The term (`reliability > 0.98`), or a named rule (`price cap`).
+        /// The term (`reliability > 0.98`), or a named rule (`dph_total <= 0.5 (vast_api.max_dph)`).
         public var term: String
         /// Offers this step removed.
         public var removed: Int
@@ -26,11 +27,14 @@ public struct OfferFunnel: Sendable, Encodable {
     public init(selection: OfferSelection, offers: [VastOffer]) {
         let terms = selection.filter.terms
         var removedByTerm = [Int](repeating: 0, count: terms.count)
+        var removedByLifetime = 0
         var removedByPrice = 0
         var left = 0
         for offer in offers {
             if case .object(let members) = offer.raw, let index = selection.filter.compiled.firstFailingIndex(members) {
                 removedByTerm[index] += 1
+            } else if let lifetime = selection.lifetime, !lifetime.allows(offer) {
+                removedByLifetime += 1
             } else if let cap = selection.maxDPH, offer.dphTotal > cap {
                 removedByPrice += 1
             } else {
@@ -42,6 +46,10 @@ public struct OfferFunnel: Sendable, Encodable {
         for (term, removed) in zip(terms, removedByTerm) {
             remaining -= removed
             steps.append(Step(term: term.description, removed: removed, left: remaining))
+        }
+        if let lifetime = selection.lifetime {
+            remaining -= removedByLifetime
+            steps.append(Step(term: lifetime.summary, removed: removedByLifetime, left: remaining))
         }
         if let cap = selection.maxDPH {
             remaining -= removedByPrice

@@ -4,13 +4,19 @@ import Foundation
 /// How one launch (or one `ergon offers` dry run) picks an offer: the search it posts, the
 /// checks it repeats locally on what comes back, and the order it tries offers in.
 ///
+/// Every hard filter is part of the search (``searchFilter``), so that the `limit` cheapest
+/// offers the API returns can all be ordered, and is checked again on the answer. The price cap
+/// is not sent: a launch tells "over the cap" from "nothing matches" by the offers above it.
+///
 /// Precedence (DESIGN §5): hard filters first (the CLI's defaults overridden by the agent's
-/// terms, the task's terms, the forced single-GPU terms, excluded machines), then the price
-/// cap, then the ranking: cheapest `dph_total` first, higher reliability breaking ties; last,
-/// with `vast_api.prefer_warm_hosts_within`, a machine that ran the task's image may move to
-/// the front (``preferWarm(_:warm:within:image:)``).
+/// terms, the task's terms, the forced single-GPU terms, excluded machines, then the host's
+/// lifetime: ``OfferLifetime``), then the price cap, then the ranking: cheapest `dph_total`
+/// first, higher reliability breaking ties; last, with `vast_api.prefer_warm_hosts_within`, a
+/// machine that ran the task's image may move to the front (``preferWarm(_:warm:within:image:)``).
 public struct OfferSelection: Sendable {
-    /// Every filter term sent to the search.
+    /// The filter terms: the agent's and the task's queries, the forced terms and the excluded
+    /// machines. The search sends them with the lifetime floor (``searchFilter``); each is
+    /// checked again locally.
     public var filter: OfferFilter
     /// The highest `dph_total` ordered; nil: no cap.
     public var maxDPH: Double?
@@ -18,22 +24,27 @@ public struct OfferSelection: Sendable {
     public var diskGB: Double
     /// How many offers the search asks for.
     public var limit: Int
+    /// How long a host must stay available: sent as a `duration` floor and checked again locally
+    /// (``OfferLifetime/allows(_:)``, which keeps an offer without a `duration`); nil: any `duration`.
+    /// Kept apart from ``filter`` so that `ergon offers --explain` counts it as one named step.
+    public var lifetime: OfferLifetime?
 
     /// The terms Ergon adds to every search: one GPU per instance, and offers still free.
     public static let forcedTerms = "num_gpus=1 rented=false"
 
-    public init(filter: OfferFilter, maxDPH: Double?, diskGB: Double, limit: Int = 64) {
+    public init(filter: OfferFilter, maxDPH: Double?, diskGB: Double, limit: Int = 64, lifetime: OfferLifetime? = nil) {
         self.filter = filter
         self.maxDPH = maxDPH
         self.diskGB = diskGB
         self.limit = limit
+        self.lifetime = lifetime
     }
 
-    /// The selection for the agent's filters, a task's own terms (ANDed), and the machines
-    /// to keep away from. Throws the parser's error for a bad query.
+    /// The selection for the agent's filters, a task's own terms (ANDed), the machines to
+    /// keep away from, and the task's lifetime rule. Throws the parser's error for a bad query.
     public static func make(
         agentFilters: String, taskFilters: String? = nil, excludedMachines: [String] = [], maxDPH: Double?,
-        diskGB: Double, limit: Int = 64
+        diskGB: Double, limit: Int = 64, lifetime: OfferLifetime? = nil
     ) throws(OfferQueryError) -> OfferSelection {
         let agent = try OfferQuery.parse(agentFilters)
         try agent.validateForErgon()
@@ -50,25 +61,42 @@ public struct OfferSelection: Sendable {
                 .map { Int($0).map { .number(Double($0)) } ?? .string($0) }
             filter = filter.and(try OfferFilter(json: ["machine_id": ["notin": .array(ids)]]))
         }
-        return OfferSelection(filter: filter, maxDPH: maxDPH, diskGB: diskGB, limit: limit)
+        return OfferSelection(filter: filter, maxDPH: maxDPH, diskGB: diskGB, limit: limit, lifetime: lifetime)
+    }
+
+    /// Every term the search sends: ``filter`` and the lifetime floor, `duration gte` seconds (on
+    /// a query's own `duration` term, the stricter bound is kept: ``OfferFilter/and(_:)``).
+    public var searchFilter: OfferFilter {
+        lifetime.map { filter.and($0.searchFilter) } ?? filter
     }
 
     /// The exact body posted to `POST /api/v0/bundles/`.
     public var requestBody: JSONValue {
-        filter.requestBody(limit: limit, allocatedStorage: diskGB)
+        searchFilter.requestBody(limit: limit, allocatedStorage: diskGB)
     }
 
     /// The offers worth ordering, best first: those that pass the filter again locally (the
-    /// API's answer is checked, not trusted) and the price cap.
+    /// API's answer is checked, not trusted), whose host stays long enough, and under the price cap.
     public func rank(_ offers: [VastOffer]) -> [VastOffer] {
         offers.filter { offer in
-            filter.matches(offer.raw) && (maxDPH.map { offer.dphTotal <= $0 } ?? true)
+            filter.matches(offer.raw) && (lifetime?.allows(offer) ?? true) && (maxDPH.map { offer.dphTotal <= $0 } ?? true)
         }
         .sorted { lhs, rhs in
             if lhs.dphTotal != rhs.dphTotal { return lhs.dphTotal < rhs.dphTotal }
             if lhs.reliability != rhs.reliability { return lhs.reliability > rhs.reliability }
             return lhs.id < rhs.id
         }
+    }
+
+    /// How many of `offers` only the lifetime rule keeps out: they pass the filter and the
+    /// price cap, but their hosts leave too soon. The search already asks for long-lived hosts,
+    /// so this counts what an API that ignored the floor returned. For the message of a launch
+    /// that found none.
+    public func shortLived(_ offers: [VastOffer]) -> Int {
+        guard let lifetime else { return 0 }
+        var lasting = self
+        lasting.lifetime = nil
+        return lasting.rank(offers).count { !lifetime.allows($0) }
     }
 
     /// Moves the cheapest warm offer (its machine ran `image` lately: `warm`, machine → when)

@@ -11,12 +11,14 @@ extension VastBackend {
             throw BackendError(.launchFailed, "task \(task.slug) mounts volumes, which vast mode cannot provide")
         }
         let argv = try await argv(of: task)
+        // No deadline known (neither the request's nor the task's): no lifetime rule.
+        let lifetime = (request.timeout ?? task.timeoutSeconds).map { OfferLifetime(timeout: $0, settings: settings) }
         let selection: OfferSelection
         do {
             selection = try OfferSelection.make(
                 agentFilters: settings.offerFilters, taskFilters: task.vast?.offerFilters,
                 excludedMachines: Array(await hosts.current().keys), maxDPH: settings.maxDPH,
-                diskGB: task.vast?.diskGB ?? settings.diskGB)
+                diskGB: task.vast?.diskGB ?? settings.diskGB, lifetime: lifetime)
         } catch {
             throw BackendError(.launchFailed, "task \(task.slug): vast.offer_filters: \(error)")
         }
@@ -40,15 +42,15 @@ extension VastBackend {
         }
         let ranked = await preferringWarmHosts(selection.rank(offers), image: task.image, slug: task.slug)
         guard !ranked.isEmpty else {
-            if let cap = settings.maxDPH, let cheapest = OfferSelection(filter: selection.filter, maxDPH: nil, diskGB: selection.diskGB).rank(offers).first {
+            var uncapped = selection
+            uncapped.maxDPH = nil
+            if let cap = settings.maxDPH, let cheapest = uncapped.rank(offers).first {
                 // Offers match, but over the cap: the task waits for the market, not an attempt.
                 throw BackendError(
                     .overBudget,
                     "vast_api.max_dph \(BudgetCheck.money(cap))/h: the cheapest matching offer costs \(BudgetCheck.money(cheapest.dphTotal))/h")
             }
-            throw BackendError(
-                .launchFailed,
-                "no offer matches the filters (\(offers.count) returned by the search); `ergon offers --explain` shows which terms remove them")
+            throw BackendError(.launchFailed, Self.noOfferMessage(selection: selection, offers: offers))
         }
         let wrapper = VastLaunchWrapper(
             argv: argv, workDir: task.workDir, label: request.label,
@@ -97,6 +99,20 @@ extension VastBackend {
         throw BackendError(
             .launchFailed,
             "the \(gone.count) cheapest matching offers were taken before they could be ordered (vast_api.max_offers_tried: \(settings.maxOffersTried))")
+    }
+
+    /// Why a launch found nothing to order, with the `ergon offers` command that shows which term
+    /// removed the offers. The search carries the lifetime floor, so the rule is named whenever
+    /// there is one; offers that an API returned despite it are counted.
+    static func noOfferMessage(selection: OfferSelection, offers: [VastOffer]) -> String {
+        guard let lifetime = selection.lifetime else {
+            return "no offer matches the filters (\(offers.count) returned by the search); "
+                + "`ergon offers --explain` shows which terms remove them"
+        }
+        let shortLived = selection.shortLived(offers)
+        let note = shortLived > 0 ? ", \(shortLived) of them matching but failing the lifetime rule" : ""
+        return "no offer matches the filters and \(lifetime.summary) (\(offers.count) returned by the search\(note)); "
+            + "`ergon offers --explain --timeout \(OfferFunnel.number(lifetime.timeout))` shows which terms remove them"
     }
 
     /// `ranked` with a machine that ran `image` moved first when `vast_api.prefer_warm_hosts_within`

@@ -1,0 +1,84 @@
+import ErgonVast
+import Foundation
+import Testing
+
+@Suite("ergon offers --timeout: the lifetime rule from the command line", .serialized)
+struct OffersLifetimeCLITests {
+    @Test("--explain counts the offers whose host leaves before the timeout plus vast_api.lifetime_margin; --json too")
+    func explainCountsShortLivedHosts() throws {
+        let dir = try CLITests.directory()
+        let sim = try SimulatorProcess(["--offers", "500", "--seed", "3"], log: dir + "/sim.log")
+        defer { sim.stop() }
+        let config = try VastCLITests.vastConfig(in: dir, url: sim.url, filters: "reliability>0.95", extra: "  lifetime_margin: 2h")
+
+        let json = try ErgonBinary.run(["offers", "--config", config, "--explain", "--json", "--timeout", "30d"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let parsed = try JSONValue.decode(Data(json.stdout.utf8))
+        #expect(parsed["lifetime"] == ["timeout_seconds": 2_592_000, "margin_seconds": 7200, "minimum_seconds": 2_599_200])
+        let steps = parsed["funnel"]?["steps"]?.arrayValue ?? []
+        let step = try #require(steps.first { $0["term"]?.stringValue?.hasPrefix("duration >=") == true })
+        #expect(step["term"] == "duration >= 722h (timeout 720h + vast_api.lifetime_margin 2h)")
+        #expect((step["removed"]?.intValue ?? 0) > 0, "the seeded market has hosts leaving within 30 days: \(step)")
+        #expect(steps.last?["term"] == step["term"], "no price cap: the lifetime is the last step")
+        let rows = parsed["offers"]?.arrayValue ?? []
+        #expect(!rows.isEmpty)
+        #expect(rows.allSatisfy { ($0["max_duration_days"]?.doubleValue ?? .infinity) * 86_400 >= 2_599_200 - 1 })
+
+        let text = try ErgonBinary.run(["offers", "--config", config, "--explain"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("duration >= 26h (timeout 24h + vast_api.lifetime_margin 2h)"), "\(text.stdout)")
+        #expect(text.stdout.contains("lifetime: a host must stay available 26h: the task's timeout 24h (scheduler.default_timeout) + vast_api.lifetime_margin 2h"))
+        let given = try ErgonBinary.run(["offers", "--config", config, "--explain", "--timeout", "90m"])
+        #expect(given.stdout.contains("the task's timeout 1h30m (--timeout) + vast_api.lifetime_margin 2h"), "\(given.stdout)")
+        #expect(try sim.stats()["created_instances"] == 0)
+    }
+
+    @Test("--timeout: a bad value is a usage error; the search body carries the floor, in seconds, as the agent's does")
+    func timeoutOption() throws {
+        let dir = try CLITests.directory()
+        let bad = try ErgonBinary.run(["offers", "--print-request", "--timeout", "soon"], in: dir)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--timeout: invalid duration \"soon\""), "\(bad.stderr)")
+        let zero = try ErgonBinary.run(["offers", "--print-request", "--timeout", "0"], in: dir)
+        #expect(zero.status == 2)
+        let plain = try ErgonBinary.run(["offers", "--print-request"], in: dir)
+        let timed = try ErgonBinary.run(["offers", "--print-request", "--timeout", "2d"], in: dir)
+        #expect(plain.status == 0 && timed.status == 0, "\(plain.stderr) \(timed.stderr)")
+        let plainBody = try JSONValue.decode(Data(plain.stdout.utf8))
+        let timedBody = try JSONValue.decode(Data(timed.stdout.utf8))
+        #expect(plainBody["duration"] == ["gte": 90_000], "scheduler.default_timeout 24h + vast_api.lifetime_margin 1h")
+        #expect(timedBody["duration"] == ["gte": 176_400], "2d + 1h")
+        let ownTerm = try ErgonBinary.run(["offers", "--print-request", "--filter", "duration>=3"], in: dir)
+        #expect(try JSONValue.decode(Data(ownTerm.stdout.utf8))["duration"] == ["gte": 259_200], "the query's stricter bound wins")
+    }
+
+    @Test("the cheapest page of offers is all short-lived hosts: the search carries the floor, so a long-lived one is still chosen")
+    func choiceLooksPastACheapPageOfShortLivedHosts() throws {
+        let dir = try CLITests.directory()
+        let sim = try SimulatorProcess(["--offers", "1500", "--seed", "7"], log: dir + "/sim.log")
+        defer { sim.stop() }
+        let config = try VastCLITests.vastConfig(in: dir, url: sim.url)
+
+        // The cheapest page as a search without a real floor returns it (its hosts count down in real time).
+        let short = try ErgonBinary.run(["offers", "--config", config, "--json", "--limit", "64", "--timeout", "1s"])
+        #expect(short.status == 0, "\(short.stderr)")
+        let page = try JSONValue.decode(Data(short.stdout.utf8))["offers"]?.arrayValue ?? []
+        #expect(page.count == 64)
+        let days = page.compactMap { $0["max_duration_days"]?.doubleValue }
+        let longestDays = try #require(days.max())
+        let timeout = Int((longestDays * 86_400).rounded(.up))
+
+        let chosen = try ErgonBinary.run(["offers", "--config", config, "--json", "--explain", "--timeout", "\(timeout)"])
+        #expect(chosen.status == 0, "a long-lived host beyond the cheapest page: \(chosen.stderr)")
+        let parsed = try JSONValue.decode(Data(chosen.stdout.utf8))
+        #expect(parsed["request"]?["duration"] == ["gte": .number(Double(timeout + 3600))])
+        let best = try #require(parsed["chosen"])
+        #expect((best["max_duration_days"]?.doubleValue ?? 0) * 86_400 >= Double(timeout + 3600) - 1)
+        #expect(!page.contains { $0["id"] == best["id"] })
+        // The funnel starts from the unfiltered market, so it still counts what the floor removed.
+        let steps = parsed["funnel"]?["steps"]?.arrayValue ?? []
+        let lifetime = try #require(steps.first { $0["term"]?.stringValue?.hasPrefix("duration >=") == true })
+        #expect((lifetime["removed"]?.intValue ?? 0) >= page.count, "\(lifetime)")
+        #expect(try sim.stats()["created_instances"] == 0)
+    }
+}
