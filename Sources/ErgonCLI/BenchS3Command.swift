@@ -41,8 +41,8 @@ struct BenchS3Command: AsyncParsableCommand {
         var concurrency: Int = 4
 
         func validate() throws {
-            guard (5...5120).contains(partSize) else { throw UserError("--part-size must be between 5 and 5120 MiB") }
-            guard (1...64).contains(concurrency) else { throw UserError("--concurrency must be between 1 and 64") }
+            guard (5...5120).contains(partSize) else { throw ValidationError("--part-size must be between 5 and 5120 MiB") }
+            guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
         }
 
         func run() async throws {
@@ -116,9 +116,9 @@ struct BenchS3Command: AsyncParsableCommand {
         var partSize: Int = Int(S3LogStore.defaultPartSize >> 20)
 
         func validate() throws {
-            guard (1...1024).contains(size) else { throw UserError("--size must be between 1 and 1024 MiB") }
-            guard flushes >= 1 else { throw UserError("--flushes must be 1 or more") }
-            guard (5...5120).contains(partSize) else { throw UserError("--part-size must be between 5 and 5120 MiB") }
+            guard (1...1024).contains(size) else { throw ValidationError("--size must be between 1 and 1024 MiB") }
+            guard flushes >= 1 else { throw ValidationError("--flushes must be 1 or more") }
+            guard (5...5120).contains(partSize) else { throw ValidationError("--part-size must be between 5 and 5120 MiB") }
         }
 
         func run() async throws {

@@ -46,19 +46,30 @@ struct OffersCommand: AsyncParsableCommand {
     var measureEvaluation = false
 
     func validate() throws {
-        guard limit >= 1 else { throw UserError("--limit must be at least 1") }
-        if let diskGB, diskGB < 8 { throw UserError("--disk-gb must be at least 8 (Vast's minimum)") }
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+        if let diskGB, diskGB < 8 { throw ValidationError("--disk-gb must be at least 8 (Vast's minimum)") }
+    }
+
+    /// `--timeout` in seconds; nil when not given. Read in `run`, where a `UserError` exits 2.
+    func timeoutSeconds() throws -> TimeInterval? {
+        guard let timeout else { return nil }
+        guard let seconds = DurationParser.seconds(timeout), seconds > 0 else {
+            throw UserError("--timeout: invalid duration \"\(timeout)\" (expected \(DurationParser.acceptedForms), longer than zero)")
+        }
+        return seconds
     }
 
     func run() async throws {
-        let (settings, cacheDirectory) = try loadSettings()
+        let givenTimeout = try timeoutSeconds()
+        let (settings, cacheDirectory, defaultTimeout) = try loadSettings()
         // The machines the agent keeps away from are left out here too, as its launch would.
         let excluded = await excludedMachines(cacheDirectory: cacheDirectory)
+        let lifetime = OfferLifetime(timeout: givenTimeout ?? defaultTimeout, settings: settings)
         let selection: OfferSelection
         do {
             selection = try OfferSelection.make(
                 agentFilters: filter ?? settings.offerFilters, excludedMachines: excluded.map(\.machine), maxDPH: settings.maxDPH,
-                diskGB: diskGB ?? settings.diskGB, limit: max(limit, 64))
+                diskGB: diskGB ?? settings.diskGB, limit: max(limit, 64), lifetime: lifetime)
         } catch {
             throw UserError("\(filter != nil ? "--filter" : "\(config ?? "ergon.yaml"): vast_api.offer_filters"): \(error)")
         }

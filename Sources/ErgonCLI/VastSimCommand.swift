@@ -40,9 +40,9 @@ struct VastSimCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw UserError("--port must be between 0 and 65535") }
-        guard offers >= 0 else { throw UserError("--offers must be 0 or more") }
-        guard runSeconds >= 0, loadSeconds >= 0 else { throw UserError("--run-seconds and --load-seconds must be 0 or more") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard offers >= 0 else { throw ValidationError("--offers must be 0 or more") }
+        guard runSeconds >= 0, loadSeconds >= 0 else { throw ValidationError("--run-seconds and --load-seconds must be 0 or more") }
     }
 
     func run() async throws {

@@ -41,6 +41,13 @@ struct OffersLifetimeCLITests {
         #expect(bad.stderr.contains("--timeout: invalid duration \"soon\""), "\(bad.stderr)")
         let zero = try ErgonBinary.run(["offers", "--print-request", "--timeout", "0"], in: dir)
         #expect(zero.status == 2)
+        // Options checked before the command runs are usage errors too (they once exited 1).
+        let limit = try ErgonBinary.run(["offers", "--print-request", "--limit", "0"], in: dir)
+        #expect(limit.status == 2)
+        #expect(limit.stderr.contains("--limit must be at least 1"), "\(limit.stderr)")
+        let port = try ErgonBinary.run(["vast-sim", "--port", "70000"], in: dir)
+        #expect(port.status == 2)
+        #expect(port.stderr.contains("--port must be between 0 and 65535"), "\(port.stderr)")
         let plain = try ErgonBinary.run(["offers", "--print-request"], in: dir)
         let timed = try ErgonBinary.run(["offers", "--print-request", "--timeout", "2d"], in: dir)
         #expect(plain.status == 0 && timed.status == 0, "\(plain.stderr) \(timed.stderr)")
