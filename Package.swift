@@ -26,6 +26,7 @@ let package = Package(
     targets: [
         // Domain types, the task state machine, the Backend/TaskQueue/LogStore protocols,
         // the pure Reconciler, the Scheduler service, config and workflow loading.
+        .target(name: "CMallocControl"),
         .target(
             name: "ErgonCore",
             dependencies: [
@@ -131,6 +132,7 @@ let package = Package(
             name: "ErgonCLI",
             dependencies: [
                 "ErgonCore", "ErgonDocker", "ErgonSQLite", "ErgonPostgres", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonServer", "ErgonCache",
+                "CMallocControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -25,6 +25,7 @@ struct AgentCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        MemoryReturner.limitArenas()
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw UserError("--log-level: unknown level \"\(logLevel)\" (use trace, debug, info, notice, warning, error or critical)")
         }
@@ -63,6 +64,7 @@ struct AgentCommand: AsyncParsableCommand {
                         var services: [any Service] = [
                             scheduler,
                             CacheKeeper(config: config, cache: cache, images: (backend as? DockerBackend)?.images, logger: logger),
+                            MemoryReturner(),
                         ]
                         if let settings = WorkflowNotifier.Settings(config.notify, pollInterval: config.scheduler.pollInterval) {
                             services.append(

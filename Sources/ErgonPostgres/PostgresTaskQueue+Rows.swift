@@ -109,8 +109,8 @@ extension PostgresTaskQueue: StoredValues {
     static func taskRecord(_ row: PostgresRandomAccessRow) throws -> TaskRecord {
         TaskRecord(
             id: try uuid(row["id"].decode(String.self)), workflowID: try uuid(row["workflow_id"].decode(String.self)),
-            seq: try row["seq"].decode(Int64.self), spec: try decode(TaskSpec.self, row["spec"].decode(String.self)),
-            parentIDs: try decode([String].self, row["parent_ids"].decode(String.self)).map(uuid),
+            seq: try row["seq"].decode(Int64.self), spec: try taskSpec(row["spec"].decode(String.self)),
+            parentIDs: try parentIDs(row["parent_ids"].decode(String.self)),
             state: try enumValue(TaskState.self, row["state"].decode(String.self)),
             attempt: try row["attempt"].decode(Int.self), attemptBase: try row["attempt_base"].decode(Int.self),
             maxAttempts: try row["max_attempts"].decode(Int.self), agentID: try row["agent_id"].decode(String?.self),

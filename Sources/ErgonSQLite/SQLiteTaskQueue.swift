@@ -124,12 +124,9 @@ public final class SQLiteTaskQueue: TaskQueue {
     /// The tasks this agent holds (`running` or `stopping`) with their current attempt.
     public func heldTasks(agentID: String) async throws -> [HeldTask] {
         try await pool.read { db in
-            let tasks = try Self.fetchTasks(
-                db, where: "agent_id = ? AND state IN (?, ?)",
+            try Self.fetchHeld(
+                db, where: "tasks.agent_id = ? AND tasks.state IN (?, ?)",
                 [agentID, TaskState.running.rawValue, TaskState.stopping.rawValue])
-            return try tasks.compactMap { task in
-                try Self.fetchAttempt(db, taskID: task.id, number: task.attempt).map { HeldTask(task: task, attempt: $0) }
-            }
         }
     }
 
@@ -289,11 +286,9 @@ public final class SQLiteTaskQueue: TaskQueue {
     /// The tasks every agent holds, with their current attempt.
     public func heldTasks() async throws -> [HeldTask] {
         try await pool.read { db in
-            let tasks = try Self.fetchTasks(
-                db, where: "agent_id IS NOT NULL AND state IN (?, ?)", [TaskState.running.rawValue, TaskState.stopping.rawValue])
-            return try tasks.compactMap { task in
-                try Self.fetchAttempt(db, taskID: task.id, number: task.attempt).map { HeldTask(task: task, attempt: $0) }
-            }
+            try Self.fetchHeld(
+                db, where: "tasks.agent_id IS NOT NULL AND tasks.state IN (?, ?)",
+                [TaskState.running.rawValue, TaskState.stopping.rawValue])
         }
     }
 

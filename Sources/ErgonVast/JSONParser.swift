@@ -8,6 +8,13 @@ public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertibl
     public var description: String { "\(reason) at byte \(offset)" }
 }
 
+/// Which members a parse keeps of the objects at one depth (the document is depth 0, the
+/// values of its members or items depth 1, and so on). Objects at other depths keep all.
+struct JSONPruning: Sendable {
+    var depth: Int
+    var members: Set<String>
+}
+
 /// Parses a JSON text straight into a ``JSONValue``, strictly (RFC 8259: no comments, no
 /// trailing commas, no leading zeros, no bare control characters in strings).
 ///
@@ -19,15 +26,23 @@ struct JSONParser {
     static let maximumDepth = 512
 
     private let bytes: [UInt8]
+    private let pruning: JSONPruning?
     private var index = 0
 
-    private init(_ bytes: [UInt8]) {
+    private init(_ bytes: [UInt8], pruning: JSONPruning?) {
         self.bytes = bytes
+        self.pruning = pruning
     }
 
     /// The document in `data`, or a ``JSONParseError``.
     static func parse(_ data: Data) throws -> JSONValue {
-        var parser = JSONParser(Array(data))
+        try parse(Array(data), pruning: nil)
+    }
+
+    /// The document in `bytes`, or a ``JSONParseError``; with `pruning`, the objects at its
+    /// depth keep only its members (the others are still checked, then dropped).
+    static func parse(_ bytes: [UInt8], pruning: JSONPruning?) throws -> JSONValue {
+        var parser = JSONParser(bytes, pruning: pruning)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
@@ -67,10 +82,81 @@ struct JSONParser {
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "expected ':' after a member name")
             skipWhitespace()
-            members[key] = try value(depth: depth + 1)
+            if let pruning, pruning.depth == depth, !pruning.members.contains(key) {
+                try skipValue(depth: depth + 1)
+            } else {
+                members[key] = try value(depth: depth + 1)
+            }
             skipWhitespace()
             if try endOrComma(UInt8(ascii: "}")) { return .object(members) }
         }
+    }
+
+    /// Checks the value at the cursor and moves past it without building it: a pruned member.
+    /// Strings without escapes and numbers are only scanned; anything else is parsed.
+    private mutating func skipValue(depth: Int) throws {
+        guard depth < Self.maximumDepth else { throw failure("nested deeper than \(Self.maximumDepth) levels") }
+        guard let byte = peek() else { throw failure("unexpected end of the document") }
+        switch byte {
+        case UInt8(ascii: "\""):
+            if try !skipPlainString() { _ = try string() }
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try scanNumber()
+        case UInt8(ascii: "["):
+            index += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                if try endOrComma(UInt8(ascii: "]")) { return }
+            }
+        case UInt8(ascii: "{"):
+            index += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                guard peek() == UInt8(ascii: "\"") else { throw failure("expected a member name in quotes") }
+                if try !skipPlainString() { _ = try string() }
+                skipWhitespace()
+                try expect(UInt8(ascii: ":"), "expected ':' after a member name")
+                skipWhitespace()
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                if try endOrComma(UInt8(ascii: "}")) { return }
+            }
+        default:
+            _ = try value(depth: depth)
+        }
+    }
+
+    /// Moves past a string of plain ASCII (no escape) and returns true; leaves the cursor on its
+    /// opening quote and returns false for any other string, which `string()` then reads.
+    private mutating func skipPlainString() throws -> Bool {
+        var cursor = index + 1
+        while cursor < bytes.count {
+            let byte = bytes[cursor]
+            if byte == UInt8(ascii: "\"") {
+                index = cursor + 1
+                return true
+            }
+            if byte == UInt8(ascii: "\\") || byte >= 0x80 { return false }
+            guard byte >= 0x20 else {
+                index = cursor
+                throw failure("a control character in a string must be escaped")
+            }
+            cursor += 1
+        }
+        index = cursor
+        throw failure("unterminated string")
     }
 
     private mutating func array(depth: Int) throws -> JSONValue {
@@ -111,6 +197,17 @@ struct JSONParser {
 
     private mutating func number() throws -> Double {
         let start = index
+        try scanNumber()
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        guard let number = Double(text), number.isFinite else {
+            index = start
+            throw failure("the number \(text) is out of range")
+        }
+        return number
+    }
+
+    /// Moves past a number, checking its grammar (RFC 8259), not its range.
+    private mutating func scanNumber() throws {
         if peek() == UInt8(ascii: "-") { index += 1 }
         guard let first = peek(), Self.isDigit(first) else { throw failure("expected a digit") }
         index += 1
@@ -129,12 +226,6 @@ struct JSONParser {
             guard let digit = peek(), Self.isDigit(digit) else { throw failure("expected a digit in the exponent") }
             skipDigits()
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        guard let number = Double(text), number.isFinite else {
-            index = start
-            throw failure("the number \(text) is out of range")
-        }
-        return number
     }
 
     private mutating func skipDigits() {
@@ -150,16 +241,18 @@ struct JSONParser {
     private mutating func string() throws -> String {
         index += 1  // "
         let start = index
-        // The common case, no escapes: one copy of the bytes, validated as UTF-8.
+        // The common case, no escapes: one copy of the bytes, validated as UTF-8 unless all ASCII.
+        var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let text = try utf8(start..<index)
+                let text = try utf8(start..<index, ascii: ascii)
                 index += 1
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw failure("a control character in a string must be escaped") }
+            if byte >= 0x80 { ascii = false }
             index += 1
         }
         var scalars: [UInt8] = Array(bytes[start..<index])
@@ -185,11 +278,16 @@ struct JSONParser {
         throw failure("unterminated string")
     }
 
-    private func utf8(_ range: Range<Int>) throws -> String {
-        guard let text = String(validating: bytes[range], as: UTF8.self) else {
-            throw JSONParseError(offset: range.lowerBound, reason: "a string is not valid UTF-8")
+    /// The text of `range`; `ascii` says every byte is below 0x80, which is valid UTF-8 as is.
+    private func utf8(_ range: Range<Int>, ascii: Bool) throws -> String {
+        try bytes.withUnsafeBufferPointer { buffer in
+            let slice = UnsafeBufferPointer(rebasing: buffer[range])
+            if ascii { return String(decoding: slice, as: UTF8.self) }
+            guard let text = String(validating: slice, as: UTF8.self) else {
+                throw JSONParseError(offset: range.lowerBound, reason: "a string is not valid UTF-8")
+            }
+            return text
         }
-        return text
     }
 
     /// Appends the UTF-8 of the escape after a backslash.

@@ -42,6 +42,56 @@ import Testing
         #expect(error.description == "unexpected character ',' at byte 12")
     }
 
+    @Test func pruningKeepsOnlyTheNamedMembersAtItsDepth() throws {
+        let text = #"{"instances": [{"id": 1, "label": "a", "extra_env": [["A", "1"]], "big": {"x": 1}}, {"id": 2}], "next_token": "t"}"#
+        let pruning = JSONPruning(depth: 2, members: ["id", "label"])
+        let value = try JSONParser.parse(Array(text.utf8), pruning: pruning)
+        let expected: JSONValue = ["instances": [["id": 1, "label": "a"], ["id": 2]], "next_token": "t"]
+        #expect(value == expected)
+        // Dropped members are still checked: a document that is not JSON stays refused.
+        let broken = #"{"instances": [{"id": 1, "extra": [1,]}]}"#
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(broken.utf8), pruning: pruning) }
+        // Objects at other depths keep every member.
+        #expect(try JSONParser.parse(Array(#"{"a": 1, "b": 2}"#.utf8), pruning: pruning) == ["a": 1, "b": 2])
+    }
+
+    @Test(arguments: [
+        #"{"instances": [{"id": 1, "x": "raw \#u{01} control"}]}"#, #"{"instances": [{"id": 1, "x": 01}]}"#,
+        #"{"instances": [{"id": 1, "x": "open}]}"#, #"{"instances": [{"id": 1, "x": [1 2]}]}"#,
+        #"{"instances": [{"id": 1, "x": {"a" 1}}]}"#, #"{"instances": [{"id": 1, "x": tru}]}"#,
+        #"{"instances": [{"id": 1, "x": "\q"}]}"#, #"{"instances": [{"id": 1, "x": "é \ud800"}]}"#,
+    ])
+    func prunedMembersAreStillChecked(text: String) {
+        let pruning = JSONPruning(depth: 2, members: ["id"])
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8), pruning: pruning) }
+    }
+
+    /// Seeded random documents parsed with pruning at a random depth: the same as the whole
+    /// parse with the members at that depth taken out (all but those kept).
+    @Test func pruningRandomDocumentsDropsExactlyThePrunedMembers() throws {
+        var generator = SplitMix64(seed: 7)
+        for _ in 0..<300 {
+            let value = Self.randomValue(depth: 0, using: &generator)
+            let data = value.encoded(pretty: Bool.random(using: &generator))
+            let pruning = JSONPruning(depth: Int.random(in: 0...3, using: &generator), members: ["k0", "k1é"])
+            let whole = try JSONValue.decode(data)
+            #expect(try JSONParser.parse(Array(data), pruning: pruning) == Self.pruned(whole, pruning, depth: 0))
+        }
+    }
+
+    static func pruned(_ value: JSONValue, _ pruning: JSONPruning, depth: Int) -> JSONValue {
+        switch value {
+        case .array(let items): return .array(items.map { pruned($0, pruning, depth: depth + 1) })
+        case .object(let members):
+            var kept: [String: JSONValue] = [:]
+            for (key, member) in members where depth != pruning.depth || pruning.members.contains(key) {
+                kept[key] = pruned(member, pruning, depth: depth + 1)
+            }
+            return .object(kept)
+        default: return value
+        }
+    }
+
     /// Seeded random documents, written by JSONEncoder and read back by both parsers.
     @Test func randomDocumentsRoundTrip() throws {
         var generator = SplitMix64(seed: 42)

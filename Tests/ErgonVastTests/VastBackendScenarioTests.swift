@@ -92,6 +92,25 @@ struct VastBackendScenarioTests {
         }
     }
 
+    @Test("reads spaced out by the read rate lose no line: a read that outgrew the tail is read again, longer")
+    func spacedReadsLoseNothing() async throws {
+        // One read every 40 simulated seconds (8 s here); the command prints 50 lines a simulated
+        // second for 60 seconds: 2,000 lines between two reads, twice the usual tail.
+        try await withAgent(configure: {
+            $0.vast.logReadsPerSecond = 0.025
+            $0.logFlushInterval = .seconds(10)
+        }) { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("fast", run: 60, extra: ["SIM_LINE_INTERVAL": "0.02"])])
+            let task = try await agent.waitEnded(tasks["fast"]!.id)
+            #expect(task.state == .completed)
+            let log = try await agent.log(task.id)
+            let numbered = log.split(separator: "\n").filter { $0.contains("[sim] instance") && $0.contains(" line ") }
+            #expect(numbered.count == 3000, "\(numbered.count) numbered lines")
+            #expect(Set(numbered).count == numbered.count, "a line was stored twice")
+            #expect(!log.contains("lines of this log were lost"))
+        }
+    }
+
     @Test("a worker that stops its own instance: the marker decides, the stopped instance is destroyed")
     func selfStop() async throws {
         try await withAgent { agent in

@@ -124,6 +124,24 @@ import Testing
         #expect(throws: VastError.self) { try VastInstance(json: "5") }
     }
 
+    /// A listing keeps only the members an instance is read from: pruning them away must not
+    /// change what the agent sees.
+    @Test func aListingKeepsEveryMemberAnInstanceReads() throws {
+        let item: JSONValue = [
+            "id": 5, "machine_id": 9, "label": "ergon-l", "actual_status": "running", "intended_status": "running",
+            "cur_state": "running", "next_state": "running", "status_msg": "ok", "image_uuid": "img",
+            "start_date": 1_700_000_000.5, "dph_total": 0.3, "gpu_name": "RTX 3090", "extra_env": [["A", "1"]],
+            "ssh_host": "h", "inet_down": 900,
+        ]
+        let page: JSONValue = ["instances": [item]]
+        let call = VastCall.listInstances(selectFilters: nil, limit: 25, after: nil)
+        let pruned = try JSONParser.parse(Array(page.encoded(pretty: false)), pruning: call.pruning)
+        let kept = try #require(pruned["instances"]?.arrayValue?.first?.objectValue)
+        #expect(Set(kept.keys) == VastInstance.readFields)
+        #expect(try VastInstance(json: .object(kept)) == VastInstance(json: item))
+        #expect(VastCall.showInstance(id: 5).pruning == nil)
+    }
+
     @Test func retryPolicyBacksOffAndHonoursRetryAfter() {
         let policy = VastRetryPolicy.standard
         let server = VastError(kind: .server(status: 503), message: "")

@@ -48,6 +48,13 @@ struct VastLogCursorTests {
         #expect(text.hasPrefix(VastLogCursor.gapMarker))
         #expect(text.hasSuffix(Self.lines(81...100)))
         #expect(step.cursor.tail == 40)
+        #expect(step.missedOverlap)  // a longer tail could have reached back: the backend reads one
+        // The longer read that follows finds the overlap and loses nothing.
+        var longer = cursor
+        longer.tail = 90
+        let reread = longer.advance(with: Self.tail(of: 100, 90))
+        #expect(!reread.gap && !reread.missedOverlap)
+        #expect(String(decoding: reread.bytes, as: UTF8.self) == Self.lines(16...100))
         // The next read continues without loss from the new position.
         cursor = step.cursor
         step = cursor.advance(with: Self.tail(of: 110, cursor.tail))
@@ -58,6 +65,9 @@ struct VastLogCursorTests {
     @Test func aFirstReadThatIsAlreadyFullSaysTheStartIsMissing() {
         let step = VastLogCursor(tail: 10).advance(with: Self.tail(of: 30, 10))
         #expect(step.gap)
+        #expect(step.missedOverlap)
+        // A text shorter than the tail is the whole output: nothing longer to read.
+        #expect(!VastLogCursor(tail: 10).advance(with: Self.tail(of: 5, 10)).missedOverlap)
     }
 
     @Test func aTailShorterThanAskedIsNotTrustedWhenItsStartMoved() {

@@ -3,7 +3,7 @@ import Foundation
 extension ConfigLoader {
     static let vastKeys = [
         "url", "api_key", "offer_filters", "disk_gb", "max_dph", "max_offers_tried", "provisioning_timeout", "registries",
-        "prefer_warm_hosts_within", "lifetime_margin",
+        "prefer_warm_hosts_within", "lifetime_margin", "log_reads_per_second",
     ]
 
     /// Reads `vast_api`. The filters are checked here, at load, so `ergon config check` and
@@ -50,6 +50,13 @@ extension ConfigLoader {
         if let node = fields["registries"] { vast.registries = try readRegistries(node) }
         if let node = fields["prefer_warm_hosts_within"], !node.isNull { vast.preferWarmHostsWithin = try node.percentage() }
         if let node = fields["lifetime_margin"] { vast.lifetimeMargin = try node.duration(positive: false) }
+        if let node = fields["log_reads_per_second"] {
+            let rate = try node.number()
+            guard rate > 0, rate <= 1000 else {
+                throw node.fault(.invalidValue, "log_reads_per_second must be above 0 and at most 1000, got \(node.shown)")
+            }
+            vast.logReadsPerSecond = rate
+        }
         return vast
     }
 }

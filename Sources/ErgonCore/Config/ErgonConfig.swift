@@ -172,6 +172,10 @@ public struct ErgonConfig: Equatable, Sendable {
         /// How much longer than a task's timeout an offer's host must stay available
         /// (`duration`) to be ordered: room for provisioning and the end of the run.
         public var lifetimeMargin: Duration = .seconds(3600)
+        /// Log reads per second across every running instance (a read is a `request_logs` call
+        /// and its `result_url` polls): with more than this × `logs.flush_interval` instances
+        /// running, each one's log is read less often than every flush interval.
+        public var logReadsPerSecond: Double = 5
         public init() {}
     }
 

@@ -55,6 +55,10 @@ public protocol Backend: Sendable {
     /// reads (docker) are cheap and run every tick.
     var pacesLogReads: Bool { get }
 
+    /// Log reads per second across all running instances, for a backend that paces its reads
+    /// (``LogReadPacer``); nil: each instance's log is read once per `logs.flush_interval`.
+    var logReadsPerSecond: Double? { get }
+
     /// The environment an attempt's container receives (WORKER_CONTRACT.md for this mode);
     /// `access` is the worker API and the attempt's token, when the agent serves one.
     func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String]
@@ -78,6 +82,7 @@ extension Backend {
     public var instancesHaveGPU: Bool { false }
     public var launchStartsCommand: Bool { true }
     public var pacesLogReads: Bool { false }
+    public var logReadsPerSecond: Double? { nil }
     public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {
         WorkerEnvironment.docker(task: task, attempt: attempt, parents: parents, access: access)
     }

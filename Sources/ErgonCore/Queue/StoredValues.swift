@@ -29,6 +29,16 @@ extension StoredValues {
         }
     }
 
+    /// A task's spec from its stored JSON, decoded once per distinct text (``DecodedTextCache``).
+    public static func taskSpec(_ text: String) throws -> TaskSpec {
+        try StoredTextCaches.specs.value(for: text) { try decode(TaskSpec.self, $0) }
+    }
+
+    /// A task's parent ids from their stored JSON list, decoded once per distinct text.
+    public static func parentIDs(_ text: String) throws -> [UUID] {
+        try StoredTextCaches.parents.value(for: text) { try decode([String].self, $0).map(uuid) }
+    }
+
     public static func uuid(_ text: String) throws -> UUID {
         guard let id = UUID(uuidString: text) else { throw corrupt("a stored id is not a UUID: \"\(text)\"") }
         return id

@@ -199,7 +199,7 @@ extension Scheduler {
         }
         if readLogs, logReadIsDue(for: attempt) {
             attempt = try await pullLogs(attempt, instanceID: instanceID)
-            lastLogRead[attempt.taskID] = now()
+            logReads.read(attempt.taskID, at: now())
         }
         // The spool's new length is recorded before any of it is shipped: the store is only
         // ever given bytes the queue knows of, which a restart never rewrites. A tick that
@@ -212,13 +212,13 @@ extension Scheduler {
         }
     }
 
-    /// True unless the backend paces its log reads and this attempt's last read is younger
-    /// than `logs.flush_interval` (less a poll interval, so the read lands on the tick before
-    /// the interval runs out rather than the one after).
+    /// True unless the backend paces its log reads and ``LogReadPacer`` says this attempt's
+    /// turn has not come: its last read is younger than `logs.flush_interval` (less a poll
+    /// interval, so the read lands on the tick before the interval runs out rather than the
+    /// one after), or than its share of the backend's read rate.
     func logReadIsDue(for attempt: AttemptRecord) -> Bool {
-        guard backend.pacesLogReads, let last = lastLogRead[attempt.taskID] else { return true }
-        let wait = max(0, flushInterval.seconds - pollInterval.seconds)
-        return now().timeIntervalSince(last) >= wait
+        guard backend.pacesLogReads else { return true }
+        return logReads.mayRead(attempt.taskID, running: logReaders, now: now())
     }
 
     /// True when the attempt has unshipped bytes and its last flush is old enough that waiting
@@ -301,7 +301,7 @@ extension Scheduler {
         }
         finalReadFailures[held.task.id] = nil
         lastFlush[held.task.id] = nil
-        lastLogRead[held.task.id] = nil
+        logReads.forget(held.task.id)
         let task = try await queue.finishAttempt(
             taskID: held.task.id, attempt: attempt.number, outcome: outcome, heldBy: agentID, at: now())
         logger.info("\(task.spec.slug) attempt \(attempt.number) \(outcome.summary) → \(task.state.rawValue)")

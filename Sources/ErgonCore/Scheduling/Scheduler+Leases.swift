@@ -147,8 +147,13 @@ extension Scheduler {
     func restoreSpool(_ held: HeldTask) async throws -> AttemptRecord {
         var attempt = held.attempt
         let key = LogKey(workflowID: held.task.workflowID, taskID: attempt.taskID, attempt: attempt.number)
+        // Once whole, a spool only grows while this agent holds the task: no need to look again.
+        guard !wholeSpools.contains(key) else { return attempt }
         let present = (try? FileManager.default.attributesOfItem(atPath: shipper.spool.path(of: key))[.size] as? NSNumber)?.int64Value ?? 0
-        guard present < attempt.logSpooled else { return attempt }
+        guard present < attempt.logSpooled else {
+            wholeSpools.insert(key)
+            return attempt
+        }
         // A store that cannot be read must not keep the instance (and its bill) alive: the
         // attempt goes on with a note instead of the part the store holds.
         var stored: [UInt8] = []

@@ -25,8 +25,12 @@ public actor Scheduler: Service {
     let flushInterval: Duration
     /// When each running task's log was last sent to the store.
     var lastFlush: [UUID: Date] = [:]
-    /// When each running attempt's log was last read, for backends that pace their reads.
-    var lastLogRead: [UUID: Date] = [:]
+    /// When running tasks' logs are read, for backends that pace their reads.
+    var logReads: LogReadPacer
+    /// Running tasks whose logs the current tick reads: they share the backend's read rate.
+    var logReaders = 0
+    /// Attempts whose spool was found whole (``restoreSpool``), while this agent holds them.
+    var wholeSpools: Set<LogKey> = []
     /// Backlog entries already reported as unreadable.
     var reportedBacklogFiles: Set<String> = []
     let basePolicy: ReconcilerPolicy
@@ -112,6 +116,10 @@ public actor Scheduler: Service {
         self.wakeupFile = WakeupFile(path: config.wakeupFile)
         self.pollInterval = config.scheduler.pollInterval
         self.flushInterval = config.logFlushInterval
+        self.logReads = LogReadPacer(
+            ratePerSecond: backend.logReadsPerSecond,
+            minimumInterval: config.logFlushInterval.seconds - config.scheduler.pollInterval.seconds,
+            burst: (backend.logReadsPerSecond ?? 1) * min(config.logFlushInterval.seconds, 10))
         var policy = ReconcilerPolicy(config: config, gpus: gpus)
         policy.instancesHaveGPU = backend.instancesHaveGPU
         self.basePolicy = policy
@@ -279,7 +287,10 @@ public actor Scheduler: Service {
             if !completedDuringPlan.isEmpty { wake.signal() }
         }
         let byTask = Dictionary(snapshot.held.map { ($0.task.id, $0) }, uniquingKeysWith: { a, _ in a })
+        // A task that left this agent, even for a tick, has its spool looked at again if it comes back.
+        wholeSpools = wholeSpools.filter { byTask[$0.taskID]?.attempt.number == $0.attempt }
         var actions = Reconciler.decide(snapshot, now: now(), policy: policy)
+        logReaders = actions.count(where: { if case .track(_, _, _, _, true) = $0 { return true } else { return false } })
         if isDraining {
             // A drain that began while this tick read claims nothing new.
             actions.removeAll { if case .launch = $0 { return true } else { return false } }

@@ -13,6 +13,7 @@ public struct VastBackend: Backend {
     public var launchStartsCommand: Bool { false }
     /// Every read is a `request_logs` call and a `result_url` fetch against the account's rate limit.
     public var pacesLogReads: Bool { true }
+    public var logReadsPerSecond: Double? { settings.logReadsPerSecond }
 
     let client: VastClient
     let settings: ErgonConfig.Vast
@@ -139,14 +140,22 @@ public struct VastBackend: Backend {
 
     public func readLogs(instanceID: String, cursor: String?) async throws -> LogRead {
         let id = try Self.instanceNumber(instanceID)
-        let position = cursor.flatMap(VastLogCursor.init(encoded:)) ?? VastLogCursor()
-        let text: String
-        do {
-            text = try await client.logs(id: id, tail: position.tail)
-        } catch let error as VastError {
-            throw Self.backendError(error, doing: "reading the logs of instance \(instanceID)")
-        }
-        let step = position.advance(with: Array(text.utf8))
+        var position = cursor.flatMap(VastLogCursor.init(encoded:)) ?? VastLogCursor()
+        var step: VastLogCursor.Step
+        repeat {
+            let text: String
+            do {
+                text = try await client.logs(id: id, tail: position.tail)
+            } catch let error as VastError {
+                throw Self.backendError(error, doing: "reading the logs of instance \(instanceID)")
+            }
+            step = position.advance(with: Array(text.utf8))
+            // The output outgrew the tail since the last read (reads are spaced out with many
+            // instances running): read a longer one now rather than lose the lines between.
+            guard step.missedOverlap, position.tail < VastLogCursor.maximumTail else { break }
+            position.tail = min(position.tail * 4, VastLogCursor.maximumTail)
+            logger.debug("instance \(instanceID): the log outgrew its tail since the last read; reading \(position.tail) lines")
+        } while true
         if step.gap {
             logger.warning("instance \(instanceID): log lines were lost between two reads; asking for \(step.cursor.tail) lines from now on")
         }

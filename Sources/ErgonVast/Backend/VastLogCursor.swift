@@ -54,6 +54,9 @@ extension VastLogCursor {
         public var cursor: VastLogCursor
         /// True when the overlap with the previous read could not be found.
         public var gap: Bool
+        /// True when nothing taken before was found in a text that filled the whole tail: a
+        /// longer tail may still reach back to it.
+        public var missedOverlap: Bool = false
     }
 
     /// The gap marker written into the log: lines between two reads were lost.
@@ -90,7 +93,7 @@ extension VastLogCursor {
         next.linesTaken = full || gap ? nil : lines.count
         let fingerprints = (lastLines + lines[start...].map(Self.fingerprint)).suffix(Self.remembered)
         next.lastLines = Array(fingerprints)
-        return Step(bytes: bytes, cursor: next, gap: gap)
+        return Step(bytes: bytes, cursor: next, gap: gap, missedOverlap: gap && start == 0 && full)
     }
 
     /// The complete lines of `text`, each with its trailing newline.

@@ -44,6 +44,12 @@ struct VastCall: Sendable {
     /// The official CLI refuses a search answer whose Content-Type is not exactly `application/json`.
     var requiresExactJSONContentType: Bool { operation == .searchOffers }
 
+    /// What the answer's parse keeps: a listing's instances (objects at depth 2, the items of its
+    /// `instances` list) keep only the members ``VastInstance`` reads.
+    var pruning: JSONPruning? {
+        operation == .listInstances ? JSONPruning(depth: 2, members: VastInstance.readFields) : nil
+    }
+
     /// Calls whose answer carries nothing the client needs, so an empty 2xx body is acceptable.
     var acceptsEmptyBody: Bool {
         switch operation {

@@ -30,7 +30,7 @@ enum VastResponseClassifier {
         if let problem = contentTypeProblem(response.contentType, call: call) {
             return .failure(malformed(call, status: status, problem))
         }
-        guard let json = try? JSONValue.decode(Data(response.body)) else {
+        guard let json = try? JSONParser.parse(response.body, pruning: call.pruning) else {
             return .failure(malformed(call, status: status, "the answer is not JSON: \(snippet(response.text))"))
         }
         guard json.objectValue != nil else {
