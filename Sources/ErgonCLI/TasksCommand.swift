@@ -110,17 +110,7 @@ struct TasksCommand: AsyncParsableCommand {
             }
             print(lines.map { $0.0.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n"))
             guard !attempts.isEmpty else { return }
-            print("\nattempts:")
-            print(TaskTable.table(
-                ["#", "PHASE", "INSTANCE", "GPU", "STARTED", "ENDED", "$/H", "COST", "OUTCOME"],
-                attempts.map { a in
-                    [
-                        "\(a.number)", a.phase.rawValue, a.instanceID.map { String($0.prefix(12)) } ?? "-", a.gpu ?? "-",
-                        a.startedAt.map(Self.time) ?? "-", a.endedAt.map(Self.time) ?? "-",
-                        a.pricePerHour.map { String(format: "%.3f", $0) } ?? "-",
-                        a.cost(at: now).map(BudgetCheck.money) ?? "-", a.outcome?.summary ?? "",
-                    ]
-                }))
+            print("\n" + Self.attemptsText(attempts, at: now))
         }
 
         static func time(_ date: Date) -> String { TaskTable.time(date) }

@@ -3,8 +3,11 @@ import Foundation
 
 extension DockerBackend {
     /// Gets the image as `docker.cache_usage` says (and records its use), creates the workflow's
-    /// volumes and the container, records its id, then starts it.
-    public func launch(_ request: LaunchRequest, record: @Sendable (String) async throws -> Void) async throws -> String {
+    /// volumes and the container, records its id, then starts it. A container is rented from no
+    /// one: it has no rental choice.
+    public func launch(
+        _ request: LaunchRequest, record: @Sendable (LaunchedInstance) async throws -> Void
+    ) async throws -> LaunchedInstance {
         let spec = request.task.spec
         if let gpu = request.gpu, !gpus.isEmpty, !gpus.contains(gpu) {
             throw BackendError(.launchFailed, "GPU \(gpu) is not one of docker.gpus (\(gpus.joined(separator: ", ")))")
@@ -27,7 +30,7 @@ extension DockerBackend {
             throw launchError(error, doing: "create the container")
         }
         do {
-            try await record(id)
+            try await record(LaunchedInstance(id: id))
         } catch {
             // Nobody will know this container: remove it rather than leave it to the orphan reaper.
             try? await destroy(instanceID: id)
@@ -38,7 +41,7 @@ extension DockerBackend {
         } catch {
             throw launchError(error, doing: "start the container")
         }
-        return id
+        return LaunchedInstance(id: id)
     }
 
     /// The create body for one attempt (labels, environment, command, mounts, network, GPU).

@@ -123,11 +123,12 @@ extension PostgresTaskQueue: StoredValues {
 
     static let attemptColumns = """
         task_id, number, agent_id, phase, instance_id, gpu, outcome, claimed_at, started_at, ended_at,
-        log_cursor, log_spooled, log_shipped, absent_ticks, price_per_hour, billed_from
+        log_cursor, log_spooled, log_shipped, absent_ticks, price_per_hour, billed_from, rental
         """
 
     static func insert(_ attempt: AttemptRecord, _ db: PostgresSession) async throws {
         let outcome = try attempt.outcome.map(json)
+        let rental = try attempt.rental.map(json)
         try await db.execute(
             """
             INSERT INTO attempts (\(unescaped: attemptColumns))
@@ -135,7 +136,7 @@ extension PostgresTaskQueue: StoredValues {
                 \(attempt.instanceID), \(attempt.gpu), \(outcome), \(seconds(attempt.claimedAt)),
                 \(attempt.startedAt.map(seconds)), \(attempt.endedAt.map(seconds)), \(attempt.logCursor),
                 \(attempt.logSpooled), \(attempt.logShipped), \(attempt.absentTicks), \(attempt.pricePerHour),
-                \(attempt.billedFrom.map(seconds)))
+                \(attempt.billedFrom.map(seconds)), \(rental))
             """)
     }
 
@@ -143,6 +144,7 @@ extension PostgresTaskQueue: StoredValues {
     @discardableResult
     static func update(_ attempt: AttemptRecord, _ db: PostgresSession) async throws -> Bool {
         let outcome = try attempt.outcome.map(json)
+        let rental = try attempt.rental.map(json)
         let updated = try await db.rows(
             """
             UPDATE attempts SET agent_id = \(attempt.agentID), phase = \(attempt.phase.rawValue),
@@ -151,7 +153,7 @@ extension PostgresTaskQueue: StoredValues {
                 ended_at = \(attempt.endedAt.map(seconds)), log_cursor = \(attempt.logCursor),
                 log_spooled = \(attempt.logSpooled), log_shipped = \(attempt.logShipped),
                 absent_ticks = \(attempt.absentTicks), price_per_hour = \(attempt.pricePerHour),
-                billed_from = \(attempt.billedFrom.map(seconds))
+                billed_from = \(attempt.billedFrom.map(seconds)), rental = \(rental)
             WHERE task_id = \(text(attempt.taskID)) AND number = \(attempt.number)
             RETURNING number
             """)
@@ -185,7 +187,8 @@ extension PostgresTaskQueue: StoredValues {
             logCursor: try column("log_cursor").decode(String?.self), logSpooled: try column("log_spooled").decode(Int64.self),
             logShipped: try column("log_shipped").decode(Int64.self), absentTicks: try column("absent_ticks").decode(Int.self),
             pricePerHour: try column("price_per_hour").decode(Double?.self),
-            billedFrom: try column("billed_from").decode(Double?.self).map(date))
+            billedFrom: try column("billed_from").decode(Double?.self).map(date),
+            rental: try column("rental").decode(String?.self).map(rentalChoice))
     }
 
     /// Tasks held by an agent (`running` or `stopping`) with their current attempt, in

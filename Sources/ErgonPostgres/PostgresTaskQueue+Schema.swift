@@ -109,6 +109,13 @@ extension PostgresTaskQueue {
                 "ALTER TABLE workflows ADD COLUMN notify_claimed_by TEXT",
                 "ALTER TABLE workflows ADD COLUMN notify_claimed_until DOUBLE PRECISION",
             ]),
+        Migration(
+            version: "v4-rental",
+            statements: [
+                // Which offer each attempt's instance was rented on and why (`ergon tasks show`): a
+                // `RentalChoice` as JSON; NULL for docker and for attempts older than this.
+                "ALTER TABLE attempts ADD COLUMN rental TEXT",
+            ]),
     ]
 
     /// The advisory lock that serializes migrations, so agents starting at once are safe.

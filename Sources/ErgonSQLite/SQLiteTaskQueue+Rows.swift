@@ -105,8 +105,8 @@ extension SQLiteTaskQueue: StoredValues {
             sql: """
                 INSERT INTO attempts (task_id, number, agent_id, phase, instance_id, gpu, outcome, claimed_at,
                     started_at, ended_at, log_cursor, log_spooled, log_shipped, absent_ticks, price_per_hour,
-                    billed_from)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    billed_from, rental)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: try attemptArguments(attempt))
     }
@@ -117,7 +117,7 @@ extension SQLiteTaskQueue: StoredValues {
             sql: """
                 UPDATE attempts SET task_id = ?, number = ?, agent_id = ?, phase = ?, instance_id = ?, gpu = ?,
                     outcome = ?, claimed_at = ?, started_at = ?, ended_at = ?, log_cursor = ?, log_spooled = ?,
-                    log_shipped = ?, absent_ticks = ?, price_per_hour = ?, billed_from = ?
+                    log_shipped = ?, absent_ticks = ?, price_per_hour = ?, billed_from = ?, rental = ?
                 WHERE task_id = ? AND number = ?
                 """,
             arguments: try attemptArguments(attempt) + [text(attempt.taskID), attempt.number])
@@ -129,7 +129,7 @@ extension SQLiteTaskQueue: StoredValues {
             text(attempt.taskID), attempt.number, attempt.agentID, attempt.phase.rawValue, attempt.instanceID,
             attempt.gpu, try attempt.outcome.map(json), seconds(attempt.claimedAt), attempt.startedAt.map(seconds),
             attempt.endedAt.map(seconds), attempt.logCursor, attempt.logSpooled, attempt.logShipped,
-            attempt.absentTicks, attempt.pricePerHour, attempt.billedFrom.map(seconds),
+            attempt.absentTicks, attempt.pricePerHour, attempt.billedFrom.map(seconds), try attempt.rental.map(json),
         ]
     }
 
@@ -144,13 +144,15 @@ extension SQLiteTaskQueue: StoredValues {
         let startedAt: Double? = row["started_at"]
         let endedAt: Double? = row["ended_at"]
         let billedFrom: Double? = row["billed_from"]
+        let rental: String? = row["rental"]
         return AttemptRecord(
             taskID: try uuid(row["task_id"]), number: row["number"], agentID: row["agent_id"],
             phase: try enumValue(AttemptPhase.self, row["phase"]), instanceID: row["instance_id"], gpu: row["gpu"],
             outcome: try outcome.map { try decode(AttemptOutcome.self, $0) }, claimedAt: date(row["claimed_at"]),
             startedAt: startedAt.map(date), endedAt: endedAt.map(date), logCursor: row["log_cursor"],
             logSpooled: row["log_spooled"], logShipped: row["log_shipped"], absentTicks: row["absent_ticks"],
-            pricePerHour: row["price_per_hour"], billedFrom: billedFrom.map(date))
+            pricePerHour: row["price_per_hour"], billedFrom: billedFrom.map(date),
+            rental: try rental.map(rentalChoice))
     }
 
     // MARK: workflows

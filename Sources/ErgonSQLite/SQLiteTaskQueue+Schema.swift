@@ -103,6 +103,11 @@ extension SQLiteTaskQueue {
                     ALTER TABLE workflows ADD COLUMN notify_claimed_until REAL;
                     """)
         }
+        migrator.registerMigration("v6-rental") { db in
+            // Which offer each attempt's instance was rented on and why (`ergon tasks show`): a
+            // `RentalChoice` as JSON; NULL for docker and for attempts older than this.
+            try db.execute(sql: "ALTER TABLE attempts ADD COLUMN rental TEXT")
+        }
         return migrator
     }
 

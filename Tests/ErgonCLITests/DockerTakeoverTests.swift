@@ -54,7 +54,7 @@ struct DockerTakeoverTests {
             task: foreign, attempt: 1, label: InstanceLabel(agentID: foreignAgent, taskID: foreign.id, attempt: 1),
             gpu: nil, environment: [:], dataDirectory: try AgentHarness.temporaryDirectory(),
             workflow: WorkflowRecord(id: foreign.workflowID, name: "theirs", createdAt: Date()))
-        let containerID = try await agent.backend.launch(request) { _ in }
+        let containerID = try await agent.backend.launch(request) { _ in }.id
         agent.start()
         try await Task.sleep(for: .seconds(3))
         #expect(try await agent.backend.list(owners: [foreignAgent]).map(\.id) == [containerID])

@@ -31,7 +31,7 @@ struct DockerBackendLaunchTests {
             func run(_ command: TaskCommand?, _ entrypoint: [String]?) async throws -> String {
                 let request = try DockerFixtures.request(
                     TaskSpec(slug: "ep", image: entrypointImage, command: command, entrypoint: entrypoint), agentID: agent)
-                let id = try await backend.launch(request) { _ in }
+                let id = try await backend.launch(request) { _ in }.id
                 let output = try await DockerFixtures.readAll(of: id, backend: backend)
                 try await backend.destroy(instanceID: id)
                 return output
@@ -57,7 +57,7 @@ struct DockerBackendLaunchTests {
                 TaskSpec(slug: "bad", image: image, command: .exec(["/no/such/program"])), agentID: agent)
             let recorded = RecordedID()
             let error = try await #require(throws: BackendError.self) {
-                _ = try await backend.launch(request) { await recorded.set($0, stateAtRecord: nil) }
+                _ = try await backend.launch(request) { await recorded.set($0.id, stateAtRecord: nil) }
             }
             #expect(error.kind == .launchFailed)
             #expect(error.message.contains("/no/such/program"))
@@ -82,7 +82,7 @@ struct DockerBackendLaunchTests {
             let request = try DockerFixtures.request(spec, agentID: agent, gpu: "0")
             let recorded = RecordedID()
             let error = try await #require(throws: BackendError.self) {
-                _ = try await backend.launch(request) { await recorded.set($0, stateAtRecord: nil) }
+                _ = try await backend.launch(request) { await recorded.set($0.id, stateAtRecord: nil) }
             }
             #expect(error.kind == .launchFailed)
             #expect(error.message.hasPrefix("cannot start the container: "))

@@ -20,7 +20,7 @@ struct DockerBackendTests {
             let request = try DockerFixtures.request(spec, agentID: agent, attempt: 2)
             let taskID = request.task.id.uuidString.lowercased()
             try "from the host\n".write(toFile: "\(request.dataDirectory)/\(taskID)/input.txt", atomically: true, encoding: .utf8)
-            let id = try await backend.launch(request) { _ in }
+            let id = try await backend.launch(request) { _ in }.id
             let output = try await DockerFixtures.readAll(of: id, backend: backend)
             let status = try await DockerFixtures.waitForEnd(of: id, backend: backend)
             #expect(status == .exited(code: 0))
@@ -47,7 +47,7 @@ struct DockerBackendTests {
         try await DockerFixtures.withBackend { backend, agent in
             let request = try DockerFixtures.request(
                 TaskSpec(slug: "exit", image: image, command: .exec(["sh", "-c", "exit \(code)"])), agentID: agent)
-            let id = try await backend.launch(request) { _ in }
+            let id = try await backend.launch(request) { _ in }.id
             #expect(try await DockerFixtures.waitForEnd(of: id, backend: backend) == .exited(code: code))
             let listed = try #require(try await backend.list().first { $0.id == id })
             #expect(listed.label == request.label)
@@ -61,7 +61,7 @@ struct DockerBackendTests {
             let script = "echo out-1; echo err-1 >&2; echo out-2; printf 'err-last-no-newline' >&2; sleep 0.2; printf 'out-last-no-newline'"
             let request = try DockerFixtures.request(
                 TaskSpec(slug: "streams", image: image, command: .shell(script)), agentID: agent)
-            let id = try await backend.launch(request) { _ in }
+            let id = try await backend.launch(request) { _ in }.id
             let output = try await DockerFixtures.readAll(of: id, backend: backend)
             // The engine emits a line without a newline only when its stream closes, so the two last
             // lines come out at exit, in either order, each whole.
@@ -82,7 +82,7 @@ struct DockerBackendTests {
                 if [ $((i % 250)) -eq 0 ]; then sleep 0.2; fi; done; printf 'the-end'
                 """
             let request = try DockerFixtures.request(TaskSpec(slug: "many", image: image, command: .shell(script)), agentID: agent)
-            let id = try await backend.launch(request) { _ in }
+            let id = try await backend.launch(request) { _ in }.id
             var cursor: String?
             var bytes: [UInt8] = []
             var reads = 0
@@ -124,7 +124,7 @@ struct DockerBackendTests {
         try await DockerFixtures.withBackend { backend, agent in
             let request = try DockerFixtures.request(
                 TaskSpec(slug: "sleeper", image: image, command: .exec(["sleep", "300"])), agentID: agent)
-            let id = try await backend.launch(request) { _ in }
+            let id = try await backend.launch(request) { _ in }.id
             #expect(try await backend.list().first { $0.id == id }?.status == .running)
             try await backend.destroy(instanceID: id)
             #expect(try await backend.client.inspectContainer(id) == nil)
@@ -140,10 +140,10 @@ struct DockerBackendTests {
                 TaskSpec(slug: "record", image: image, command: .exec(["sleep", "30"])), agentID: agent)
             let client = backend.client
             let recorded = RecordedID()
-            let id = try await backend.launch(request) { id in
-                let state = try await client.inspectContainer(id)?.state.status
-                await recorded.set(id, stateAtRecord: state)
-            }
+            let id = try await backend.launch(request) { launched in
+                let state = try await client.inspectContainer(launched.id)?.state.status
+                await recorded.set(launched.id, stateAtRecord: state)
+            }.id
             #expect(await recorded.id == id)
             #expect(await recorded.stateAtRecord == "created")
             try await backend.destroy(instanceID: id)
@@ -158,7 +158,7 @@ struct DockerBackendTests {
             TaskSpec(slug: "survivor", image: image, command: .shell("echo before; sleep 8; echo after; exit 4")),
             agentID: agent, attempt: 3)
         let id = try await DockerBackend.withBackend(settings: settings, agentID: agent) { first in
-            try await first.launch(request) { _ in }
+            try await first.launch(request) { _ in }.id
         }
         // The first backend and its client are gone: a restarted agent knows only the labels.
         try await DockerBackend.withBackend(settings: settings, agentID: agent) { second in
@@ -184,7 +184,7 @@ struct DockerBackendTests {
         try await DockerFixtures.withBackend { backend, agent in
             let request = try DockerFixtures.request(
                 TaskSpec(slug: "mine", image: image, command: .exec(["true"])), agentID: agent)
-            let id = try await backend.launch(request) { _ in }
+            let id = try await backend.launch(request) { _ in }.id
             let other = DockerBackend(
                 client: backend.client, settings: backend.settings, agentID: DockerFixtures.agentID())
             #expect(try await other.list().isEmpty)
@@ -232,7 +232,7 @@ struct DockerBackendTests {
                     var iterator = backend.changes().makeAsyncIterator()
                     // The first signal says the event stream is connected.
                     guard await iterator.next() != nil else { return false }
-                    let id = try await backend.launch(request) { _ in }
+                    let id = try await backend.launch(request) { _ in }.id
                     while await iterator.next() != nil {
                         if try await backend.list().first(where: { $0.id == id })?.status == .exited(code: 2) {
                             return true
@@ -292,10 +292,10 @@ struct DockerBackendTests {
             let reader = try DockerFixtures.request(
                 TaskSpec(slug: "r", image: image, command: .shell("cat /shared/file"), volumes: mount),
                 agentID: agent, workflow: workflow)
-            let first = try await backend.launch(writer) { _ in }
+            let first = try await backend.launch(writer) { _ in }.id
             #expect(try await DockerFixtures.waitForEnd(of: first, backend: backend) == .exited(code: 0))
             try await backend.destroy(instanceID: first)
-            let second = try await backend.launch(reader) { _ in }
+            let second = try await backend.launch(reader) { _ in }.id
             #expect(try await DockerFixtures.readAll(of: second, backend: backend) == "kept\n")
             try await backend.destroy(instanceID: second)
             let label = "\(InstanceLabel.dockerWorkflowKey)=\(workflow.id.uuidString.lowercased())"

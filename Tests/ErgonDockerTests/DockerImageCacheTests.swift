@@ -176,7 +176,7 @@ struct DockerImageCacheTests {
                 backend, agent in
                 // A pull of this reference would fail: the launch succeeding shows none was tried.
                 let request = try DockerFixtures.request(TaskSpec(slug: "local", image: image, command: .exec(["true"])), agentID: agent)
-                let id = try await backend.launch(request) { _ in }
+                let id = try await backend.launch(request) { _ in }.id
                 #expect(try await DockerFixtures.waitForEnd(of: id, backend: backend) == .exited(code: 0))
             }
             let entry = try #require(await record.entry(for: image))
@@ -194,7 +194,7 @@ struct DockerImageCacheTests {
                 settings: DockerFixtures.settings(cacheUsage: .remoteFirst), imageRecord: record, logger: log.logger()
             ) { backend, agent in
                 let request = try DockerFixtures.request(TaskSpec(slug: "fallback", image: image, command: .exec(["true"])), agentID: agent)
-                let id = try await backend.launch(request) { _ in }
+                let id = try await backend.launch(request) { _ in }.id
                 #expect(try await DockerFixtures.waitForEnd(of: id, backend: backend) == .exited(code: 0))
             }
             #expect(log.lines.contains { $0.hasPrefix("warning pull failed; using the engine's copy") && $0.contains(image) })
@@ -273,7 +273,7 @@ struct DockerImageCacheRegistryTests {
             let record = ImageUsageRecord(path: nil)
             try await DockerFixtures.withBackend(settings: DockerFixtures.settings(cacheUsage: usage), imageRecord: record) { backend, agent in
                 let request = try DockerFixtures.request(TaskSpec(slug: "policy", image: image, command: .exec(["true"])), agentID: agent)
-                let container = try await backend.launch(request) { _ in }
+                let container = try await backend.launch(request) { _ in }.id
                 #expect(try await DockerFixtures.waitForEnd(of: container, backend: backend) == .exited(code: 0))
             }
             let expected = usage == .cacheFirst ? localID : remoteID
@@ -296,7 +296,7 @@ struct DockerImageCacheRegistryTests {
             let record = ImageUsageRecord(path: nil)
             try await DockerFixtures.withBackend(imageRecord: record) { backend, agent in
                 let request = try DockerFixtures.request(TaskSpec(slug: "pulled", image: image, command: .exec(["true"])), agentID: agent)
-                let container = try await backend.launch(request) { _ in }
+                let container = try await backend.launch(request) { _ in }.id
                 #expect(try await DockerFixtures.waitForEnd(of: container, backend: backend) == .exited(code: 0))
             }
             let entry = try #require(await record.entry(for: image))

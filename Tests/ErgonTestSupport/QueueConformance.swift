@@ -20,7 +20,7 @@ public enum QueueConformance {
         case claimOpensAttempt
         /// Concurrent claims on one queue claim each task once.
         case concurrentClaims
-        /// `updateAttempt` saves every field.
+        /// `updateAttempt` saves every field (the rental choice included).
         case updateAttemptSavesEveryField
         /// `finishAttempt` accepts only the current attempt of a held task.
         case finishAttemptRefusesWrongAttempt
@@ -240,6 +240,9 @@ public enum QueueConformance {
         attempt.absentTicks = 2
         attempt.pricePerHour = 0.4375
         attempt.billedFrom = t0 + 0.5
+        attempt.rental = RentalChoice(
+            offerID: "1002", machineID: "77", gpuName: "RTX_4090", rank: 3, matched: 14, ranking: RentalChoice.price,
+            score: 0.4375, reason: "warm host: its machine ran \"img:1\" 2h ago; offers 1-2 were taken")
         try await queue.updateAttempt(attempt)
         #expect(try await queue.attempts(of: a.id) == [attempt])
         #expect(try await queue.heldTasks(agentID: "agent").map(\.attempt) == [attempt])
@@ -247,6 +250,10 @@ public enum QueueConformance {
         attempt.outcome = .timedOut(reason: "ran past 10s")
         attempt.instanceID = nil
         attempt.logCursor = nil
+        attempt.rental?.reason = nil
+        try await queue.updateAttempt(attempt)
+        #expect(try await queue.attempts(of: a.id) == [attempt])
+        attempt.rental = nil
         try await queue.updateAttempt(attempt)
         #expect(try await queue.attempts(of: a.id) == [attempt])
 

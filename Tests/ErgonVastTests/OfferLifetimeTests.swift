@@ -162,7 +162,7 @@ struct OfferLifetimeLaunchTests {
                 // The cheapest host's whole availability as the timeout: the margin rules it out.
                 let margin = agent.config.vast.lifetimeMargin.seconds
                 let expected = try #require(ranked.first { ($0.duration ?? .infinity) >= lasting + margin })
-                let id = try await agent.backend.launch(try await Self.request(agent, slug: "a", timeout: lasting)) { _ in }
+                let id = try await agent.backend.launch(try await Self.request(agent, slug: "a", timeout: lasting)) { _ in }.id
                 let instance = try #require(await sim.vast.allInstances().first { $0["id"]?.intValue == Int(id) })
                 #expect(instance["bundle_id"]?.intValue == expected.id)
                 #expect(expected.id != cheapest.id)
@@ -211,7 +211,7 @@ struct OfferLifetimeLaunchTests {
                     all.first { lifetime.allows(duration: $0.duration) }, "seed 7 has long-lived hosts beyond the cheapest page")
                 #expect(!page.contains { $0.id == expected.id })
 
-                let id = try await agent.backend.launch(try await Self.request(agent, slug: "a", timeout: timeout)) { _ in }
+                let id = try await agent.backend.launch(try await Self.request(agent, slug: "a", timeout: timeout)) { _ in }.id
                 let instance = try #require(await sim.vast.allInstances().first { $0["id"]?.intValue == Int(id) })
                 #expect(instance["bundle_id"]?.intValue == expected.id)
             } catch {

@@ -348,7 +348,7 @@ struct RegistryImageConfigTests {
                     let label = InstanceLabel(agentID: "rt", taskID: task.id, attempt: 1)
                     let request = LaunchRequest(
                         task: task, attempt: 1, label: label, gpu: nil, environment: [:], dataDirectory: "/nonexistent", workflow: workflow)
-                    let id = try await backend.launch(request) { _ in }
+                    let id = try await backend.launch(request) { _ in }.id
                     _ = try await SimulatorDockerTests.wait(simulator, try #require(Int(id))) { $0["actual_status"] == "exited" }
                     let text = try await simulator.logs(try #require(Int(id))).text
                     #expect(text.hasPrefix(output))

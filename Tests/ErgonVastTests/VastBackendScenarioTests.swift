@@ -135,6 +135,30 @@ struct VastBackendScenarioTests {
         }
     }
 
+    @Test("tasks show explains the rental: the offer taken made the ordered one rank 2 by price, scored by its price")
+    func rentalExplained() async throws {
+        var options = SimulatorOptions.forTesting()
+        options.faults = FaultPlan(rules: [Self.rule(.offerTaken, [.create], times: 1)])
+        try await withAgent(options) { agent in
+            let id = try await agent.submit([VastAgentFixture.task("t")])["t"]!.id
+            #expect(try await agent.waitEnded(id).state == .completed)
+            let attempt = try #require(try await agent.queue.attempts(of: id).first)
+            let shown = AttemptJSON(attempt, log: "-", at: agent.sim.clock.now())
+            let rental = try #require(shown.rental)
+            let instance = try #require(await agent.instances(of: id).first)
+            #expect(rental.offerID == instance["bundle_id"]?.intValue.map(String.init))
+            #expect(rental.machineID == instance["machine_id"]?.intValue.map(String.init))
+            #expect(rental.gpuName == instance["gpu_name"]?.stringValue)
+            #expect(rental.rank == 2)
+            #expect(rental.matched >= 2)
+            #expect(rental.ranking == "price")
+            #expect(rental.score == shown.pricePerHour)
+            #expect(rental.reason == "offer 1 was taken")
+            #expect((shown.provisioningSeconds ?? 0) > 0)
+            #expect(shown.endReason == "exited with code 0")
+        }
+    }
+
     @Test("stuck loading past the deadline: destroyed, the machine avoided, retried on another one")
     func stuckLoading() async throws {
         var options = SimulatorOptions.forTesting()

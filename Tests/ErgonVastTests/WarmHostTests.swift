@@ -169,6 +169,7 @@ struct WarmHostScenarioTests {
             }
 
             do {
+                var rentals: [String: RentalChoice] = [:]
                 func run(_ slug: String, image: String, filters: String? = nil) async throws -> Int? {
                     var task = VastAgentFixture.task(slug)
                     task.image = image
@@ -176,6 +177,7 @@ struct WarmHostScenarioTests {
                     let id = try #require(try await agent.submit([task])[slug]).id
                     #expect(try await agent.waitEnded(id).state == .completed)
                     try await waitUntil { await sim.stats().liveInstances == 0 }
+                    rentals[slug] = try await agent.queue.attempts(of: id).last?.rental
                     return await agent.instances(of: id).first?["machine_id"]?.intValue
                 }
                 let image = "ghcr.io/org/worker:2"
@@ -185,8 +187,14 @@ struct WarmHostScenarioTests {
                     await WarmHosts(path: record.path, now: { clock.now() }).machines(for: image).keys.sorted() == [warm.machineID],
                     "the record is on disk")
                 #expect(try await run("second", image: image) == warm.machineID, "the warm machine was not preferred")
+                // `tasks show` says why: ranked below the cheapest by price, chosen as a warm host.
+                let second = try #require(rentals["second"])
+                #expect(second.machineID == String(warm.machineID) && second.ranking == "price" && second.score == warm.dphTotal)
+                #expect(second.rank == (ranked.firstIndex { $0.id == warm.id } ?? -1) + 1 && second.rank > 1)
+                #expect(second.reason?.hasPrefix("warm host: its machine ran \(image) ") == true)
                 // Another image has no warm machine: the cheapest offer, still free, is ordered.
                 #expect(try await run("third", image: "ghcr.io/org/other:1") == cheapest.machineID)
+                #expect(rentals["third"]?.rank == 1 && rentals["third"]?.reason == nil)
             } catch {
                 try? await stop()
                 throw error

@@ -83,8 +83,20 @@ public struct AttemptJSON: Encodable, Sendable {
     public let billedSeconds: Double?
     /// Dollars: price × billed time.
     public let cost: Double?
+    /// The offer rented and why that one (vast); nil for docker.
+    public let rental: RentalChoice?
+    /// Seconds from the order to the command running; nil until it ran.
+    public let provisioningSeconds: Double?
+    /// The same as text, or `still provisioning` / `never ran`.
+    public let provisioning: String
+    /// Why the attempt ended; nil while it goes on.
+    public let endReason: String?
 
     public init(_ attempt: AttemptRecord, log: String, at now: Date = Date()) {
+        rental = attempt.rental
+        provisioningSeconds = attempt.provisioningSeconds
+        provisioning = attempt.provisioningState
+        endReason = attempt.endReason
         pricePerHour = attempt.pricePerHour
         billedSeconds = attempt.pricePerHour == nil ? nil : attempt.billedSeconds(at: now)
         cost = attempt.cost(at: now)
@@ -103,7 +115,7 @@ public struct AttemptJSON: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case number, agent, phase, instanceId, gpu, outcome, claimedAt, startedAt, endedAt, logBytes, log
-        case pricePerHour, billedSeconds, cost
+        case pricePerHour, billedSeconds, cost, rental, provisioningSeconds, provisioning, endReason
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -122,5 +134,9 @@ public struct AttemptJSON: Encodable, Sendable {
         try c.encode(pricePerHour, forKey: .pricePerHour)
         try c.encode(billedSeconds, forKey: .billedSeconds)
         try c.encode(cost, forKey: .cost)
+        try c.encode(rental, forKey: .rental)
+        try c.encode(provisioningSeconds, forKey: .provisioningSeconds)
+        try c.encode(provisioning, forKey: .provisioning)
+        try c.encode(endReason, forKey: .endReason)
     }
 }

@@ -142,15 +142,19 @@ public struct AttemptRecord: Codable, Equatable, Sendable {
     /// When the instance was ordered, from which it is billed until the attempt ends (its
     /// instance is destroyed); nil: from the claim.
     public var billedFrom: Date?
+    /// The offer the instance was rented on and why (vast), once ordered; nil for backends that
+    /// rent nothing (docker) and for an instance adopted by its label.
+    public var rental: RentalChoice?
 
     public init(
         taskID: UUID, number: Int, agentID: String, phase: AttemptPhase = .ordering, instanceID: String? = nil,
         gpu: String? = nil, outcome: AttemptOutcome? = nil, claimedAt: Date, startedAt: Date? = nil,
         endedAt: Date? = nil, logCursor: String? = nil, logSpooled: Int64 = 0, logShipped: Int64 = 0,
-        absentTicks: Int = 0, pricePerHour: Double? = nil, billedFrom: Date? = nil
+        absentTicks: Int = 0, pricePerHour: Double? = nil, billedFrom: Date? = nil, rental: RentalChoice? = nil
     ) {
         self.pricePerHour = pricePerHour
         self.billedFrom = billedFrom
+        self.rental = rental
         self.taskID = taskID
         self.number = number
         self.agentID = agentID
@@ -170,6 +174,27 @@ public struct AttemptRecord: Codable, Equatable, Sendable {
     /// The seconds the attempt's instance is billed for by `now` (until it ended).
     public func billedSeconds(at now: Date) -> TimeInterval {
         max(0, (endedAt ?? now).timeIntervalSince(billedFrom ?? claimedAt))
+    }
+
+    /// Seconds from the order (``billedFrom``, else the claim) until the command ran; nil while it
+    /// has not run (``provisioningState``).
+    public var provisioningSeconds: TimeInterval? {
+        startedAt.map { max(0, $0.timeIntervalSince(billedFrom ?? claimedAt)) }
+    }
+
+    /// How long provisioning took, or why there is no such time: `42s`, `still provisioning`
+    /// (the attempt goes on), `never ran` (it ended before its command ran).
+    public var provisioningState: String {
+        if let seconds = provisioningSeconds { return Reconciler.format(seconds) }
+        return endedAt == nil && outcome == nil ? "still provisioning" : "never ran"
+    }
+
+    /// Why the attempt ended (its outcome's summary; a host failure says the host was blamed),
+    /// nil while no outcome is decided.
+    public var endReason: String? {
+        guard let outcome else { return nil }
+        if case .hostFailure(let reason) = outcome { return "host failure: \(reason)" }
+        return outcome.summary
     }
 
     /// What the attempt cost by `now`: price × billed time; nil without a price.

@@ -25,9 +25,10 @@ public protocol Backend: Sendable {
     /// whose lease ran out (vast: its label). The instance is found by its recorded id either way.
     func adopt(instanceID: String, label: InstanceLabel) async throws
 
-    /// Starts one attempt. Calls `record` with the instance id as soon as the backend gives one,
-    /// before anything else happens, and returns that id once the command is started.
-    func launch(_ request: LaunchRequest, record: @Sendable (String) async throws -> Void) async throws -> String
+    /// Starts one attempt. Calls `record` with the instance (its id, and the offer it was rented
+    /// on) as soon as the backend gives an id, before anything else happens, and returns the same
+    /// once the command is started.
+    func launch(_ request: LaunchRequest, record: @Sendable (LaunchedInstance) async throws -> Void) async throws -> LaunchedInstance
 
     /// New output bytes since `cursor` (nil: from the start).
     func readLogs(instanceID: String, cursor: String?) async throws -> LogRead

@@ -37,4 +37,5 @@ enum StoredTextCaches {
     static let capacity = 8192
     static let specs = DecodedTextCache<TaskSpec>(capacity: capacity)
     static let parents = DecodedTextCache<[UUID]>(capacity: capacity)
+    static let rentals = DecodedTextCache<RentalChoice>(capacity: capacity)
 }

@@ -39,6 +39,12 @@ extension StoredValues {
         try StoredTextCaches.parents.value(for: text) { try decode([String].self, $0).map(uuid) }
     }
 
+    /// An attempt's rental choice from its stored JSON, decoded once per distinct text: a tick
+    /// reads every held attempt, and the choice never changes once the instance is ordered.
+    public static func rentalChoice(_ text: String) throws -> RentalChoice {
+        try StoredTextCaches.rentals.value(for: text) { try decode(RentalChoice.self, $0) }
+    }
+
     public static func uuid(_ text: String) throws -> UUID {
         guard let id = UUID(uuidString: text) else { throw corrupt("a stored id is not a UUID: \"\(text)\"") }
         return id

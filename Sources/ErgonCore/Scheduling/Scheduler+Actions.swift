@@ -77,16 +77,18 @@ extension Scheduler {
             // Billed from the order on (a little early: the search comes first).
             attempt.billedFrom = now()
             let ordered = attempt
-            let id = try await withDeadline(basePolicy.provisioningTimeout) { [backend, queue, ledger] in
-                try await backend.launch(request) { id in
+            let launched = try await withDeadline(basePolicy.provisioningTimeout) { [backend, queue, ledger] in
+                try await backend.launch(request) { launched in
                     var recorded = ordered
-                    recorded.instanceID = id
+                    recorded.instanceID = launched.id
+                    recorded.rental = launched.rental
                     recorded.phase = .provisioning
                     recorded.pricePerHour = await ledger.price(of: request.label)
                     try await queue.updateAttempt(recorded)
                 }
             }
-            attempt.instanceID = id
+            attempt.instanceID = launched.id
+            attempt.rental = launched.rental
             attempt.pricePerHour = await ledger.takePrice(of: request.label)
             endDeferral(of: task.id)
             if backend.launchStartsCommand {

@@ -4,8 +4,11 @@ import Foundation
 extension VastBackend {
     /// Searches the cheapest matching offer and orders an instance on it, walking down the
     /// ranked list while offers are taken. The instance id is recorded before this returns;
-    /// an order whose answer was lost is never repeated (`outcomeUnknown`).
-    public func launch(_ request: LaunchRequest, record: @Sendable (String) async throws -> Void) async throws -> String {
+    /// an order whose answer was lost is never repeated (`outcomeUnknown`). The instance comes
+    /// with the offer ordered, its rank and why it was chosen (``RentalChoice/vast(ordered:ranked:passedOver:warm:now:)``).
+    public func launch(
+        _ request: LaunchRequest, record: @Sendable (LaunchedInstance) async throws -> Void
+    ) async throws -> LaunchedInstance {
         let task = request.task.spec
         if !task.volumes.isEmpty {
             throw BackendError(.launchFailed, "task \(task.slug) mounts volumes, which vast mode cannot provide")
@@ -31,8 +34,9 @@ extension VastBackend {
     /// Searches with `selection` and orders the best offer for `request`, walking down the
     /// ranked list while offers are taken; the instance id is recorded before this returns.
     private func order(
-        _ request: LaunchRequest, selection: OfferSelection, argv: [String], record: @Sendable (String) async throws -> Void
-    ) async throws -> String {
+        _ request: LaunchRequest, selection: OfferSelection, argv: [String],
+        record: @Sendable (LaunchedInstance) async throws -> Void
+    ) async throws -> LaunchedInstance {
         let task = request.task.spec
         let offers: [VastOffer]
         do {
@@ -40,7 +44,8 @@ extension VastBackend {
         } catch let error as VastError {
             throw Self.backendError(error, doing: "searching offers")
         }
-        let ranked = await preferringWarmHosts(selection.rank(offers), image: task.image, slug: task.slug)
+        let byRanking = selection.rank(offers)
+        let (ranked, warm) = await preferringWarmHosts(byRanking, image: task.image, slug: task.slug)
         guard !ranked.isEmpty else {
             var uncapped = selection
             uncapped.maxDPH = nil
@@ -60,19 +65,24 @@ extension VastBackend {
             args: wrapper.args, onstart: wrapper.onstart, imageLogin: imageLogin(for: task.image))
         var gone: [Int] = []
         var refusal: String?
+        var passedOver: [(offer: VastOffer, why: RentalChoice.PassedOver)] = []
         for offer in ranked.prefix(settings.maxOffersTried) {
             if let reason = await request.budget?.admit(pricePerHour: offer.dphTotal, hours: request.expectedHours, label: request.label) {
                 // A warm host moved first may cost more than a cheaper offer that fits.
                 refusal = refusal ?? reason
+                passedOver.append((offer, .overBudget))
                 continue
             }
             do {
                 let created = try await client.createInstance(offerID: offer.id, request: order)
                 let id = String(created.id)
-                try await record(id)
+                let rental = RentalChoice.vast(
+                    ordered: offer, ranked: byRanking, passedOver: passedOver, warm: warm, now: warmHosts?.now() ?? Date())
+                let launched = LaunchedInstance(id: id, rental: rental)
+                try await record(launched)
                 logger.info(
-                    "ordered instance \(id) for \(task.slug) on offer \(offer.id) (machine \(offer.machineID), \(offer.gpuName), $\(String(format: "%.3f", offer.dphTotal))/h)")
-                return id
+                    "ordered instance \(id) for \(task.slug) on offer \(offer.id) (machine \(offer.machineID), \(offer.gpuName), $\(String(format: "%.3f", offer.dphTotal))/h, \(rental.summary))")
+                return launched
             } catch let error as VastError {
                 if let stray = error.strayInstanceID {
                     // An error answer that still made an instance: it is ours to remove.
@@ -83,6 +93,7 @@ extension VastBackend {
                 case .offerGone:
                     await request.budget?.withdraw(label: request.label)
                     gone.append(offer.id)
+                    passedOver.append((offer, .taken))
                     logger.info("offer \(offer.id) was taken before the order; trying the next one")
                     continue
                 case .timeout, .transport, .server, .malformed:
@@ -116,14 +127,16 @@ extension VastBackend {
     }
 
     /// `ranked` with a machine that ran `image` moved first when `vast_api.prefer_warm_hosts_within`
-    /// allows it (``OfferSelection/preferWarm(_:warm:within:image:)``).
-    func preferringWarmHosts(_ ranked: [VastOffer], image: String, slug: String) async -> [VastOffer] {
-        guard let margin = settings.preferWarmHostsWithin, let warmHosts else { return ranked }
+    /// allows it (``OfferSelection/preferWarm(_:warm:within:image:)``), with the warm choice made.
+    func preferringWarmHosts(
+        _ ranked: [VastOffer], image: String, slug: String
+    ) async -> (offers: [VastOffer], choice: OfferSelection.WarmChoice?) {
+        guard let margin = settings.preferWarmHostsWithin, let warmHosts else { return (ranked, nil) }
         let (offers, choice) = OfferSelection.preferWarm(ranked, warm: await warmHosts.machines(for: image), within: margin, image: image)
         if let choice {
             logger.info("task \(slug): warm host preferred: \(choice.summary(now: warmHosts.now()))")
         }
-        return offers
+        return (offers, choice)
     }
 
     /// The argv the wrapper must run, by Docker's rules (``dockerArgv(task:image:)``). The image's

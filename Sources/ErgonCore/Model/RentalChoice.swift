@@ -1,0 +1,53 @@
+import Foundation
+
+/// Which offer an attempt's instance was rented on and why that one, as the backend that rents
+/// (vast) decided it; kept with the attempt so `ergon tasks show` can explain it afterwards.
+/// Backends that rent nothing (docker) record none.
+public struct RentalChoice: Codable, Equatable, Sendable {
+    /// The offer ordered (Vast's ask id).
+    public var offerID: String
+    /// The machine behind the offer.
+    public var machineID: String
+    /// The GPU model offered (`RTX_4090`).
+    public var gpuName: String
+    /// The offer's place in the ranking among the offers that matched: 1 is the ranking's first
+    /// choice; more when the offers before it were taken or refused, or a warm host moved first.
+    public var rank: Int
+    /// How many offers matched the filters (of those the search returned).
+    public var matched: Int
+    /// The ranking that ordered the offers: ``price`` today; a later `effective_cost` ranking
+    /// fills the same fields.
+    public var ranking: String
+    /// What the ranking gave the offer, lower first (``price``: its `dph_total` in dollars per hour).
+    public var score: Double
+    /// Why this offer was ordered rather than the ranking's first choice; nil at rank 1.
+    public var reason: String?
+
+    /// The ranking by `dph_total`, cheapest first.
+    public static let price = "price"
+
+    /// Spelled like the rest of the API's JSON (`instanceId`), stored the same way.
+    enum CodingKeys: String, CodingKey {
+        case offerID = "offerId", machineID = "machineId", gpuName, rank, matched, ranking, score, reason
+    }
+
+    public init(
+        offerID: String, machineID: String, gpuName: String, rank: Int, matched: Int, ranking: String, score: Double,
+        reason: String? = nil
+    ) {
+        self.offerID = offerID
+        self.machineID = machineID
+        self.gpuName = gpuName
+        self.rank = rank
+        self.matched = matched
+        self.ranking = ranking
+        self.score = score
+        self.reason = reason
+    }
+
+    /// `rank 2 of 14 by price (score 0.412)`, with the reason when there is one.
+    public var summary: String {
+        let score = String(format: "%.3f", self.score)
+        return "rank \(rank) of \(matched) by \(ranking) (score \(score))" + (reason.map { ": \($0)" } ?? "")
+    }
+}
