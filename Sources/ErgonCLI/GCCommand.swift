@@ -12,7 +12,8 @@ struct GCCommand: AsyncParsableCommand {
             A workflow goes when every task of it ended and the last of them changed more than --older-than ago: \
             its log objects (every attempt, live segments too) and artifacts first, then its spool and workspace \
             files under data_dir on this machine, then its task, attempt and workflow rows. A run cut short is \
-            finished by the next one. Safe while agents run: a workflow with a live task is never removed.
+            finished by the next one. Safe while agents run: a workflow with a live task is never removed, nor, \
+            with notify.webhook_url, one whose webhook report agents have still to deliver.
             """)
 
     @OptionGroup var options: ConfigOption
@@ -50,7 +51,8 @@ struct GCCommand: AsyncParsableCommand {
             try await config.withArtifactStore { artifacts in
                 let collector = GarbageCollector(
                     queue: queue, logStore: logStore, artifactStore: artifacts,
-                    spool: LogSpool(directory: config.spoolDirectory), workspace: TaskWorkspace(root: config.workDirectory))
+                    spool: LogSpool(directory: config.spoolDirectory), workspace: TaskWorkspace(root: config.workDirectory),
+                    reportLookback: config.notify.webhookURL == nil ? nil : WorkflowNotifier.Settings.defaultLookback)
                 return try await mappingQueueErrors {
                     try await Self.collect(collector, cutoff: cutoff, dryRun: dryRun)
                 }

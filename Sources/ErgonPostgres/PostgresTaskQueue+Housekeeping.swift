@@ -48,16 +48,19 @@ extension PostgresTaskQueue {
     }
 
     /// Ended workflows not reported yet, changed since `since`, that no claim holds at `now`.
+    /// Runs every poll interval, so it never aggregates all tasks: the workflows with a task
+    /// changed since `since` come from `tasks_by_change`, and only the unreported ones among
+    /// them have their tasks looked at (through `tasks_by_workflow`).
     public func workflowsToNotify(since: Date, at now: Date) async throws -> [WorkflowRecord] {
         let live = Self.liveStates
         return try await read { db in
             try await db.rows(
                 """
                 SELECT \(unescaped: Self.workflowColumns) FROM workflows w
-                WHERE w.notified_at IS NULL
+                WHERE w.id IN (SELECT t.workflow_id FROM tasks t WHERE t.updated_at >= \(Self.seconds(since)))
+                  AND w.notified_at IS NULL
                   AND (w.notify_claimed_until IS NULL OR w.notify_claimed_until <= \(Self.seconds(now)))
                   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.workflow_id = w.id AND t.state = ANY(\(live)))
-                  AND (SELECT MAX(t.updated_at) FROM tasks t WHERE t.workflow_id = w.id) >= \(Self.seconds(since))
                 ORDER BY w.seq
                 """
             ).map(Self.workflowRecord)

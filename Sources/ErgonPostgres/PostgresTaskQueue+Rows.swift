@@ -226,14 +226,15 @@ extension PostgresTaskQueue: StoredValues {
             """)
     }
 
-    static let workflowColumns = "id, name, created_at, volumes, cleaned_up"
+    static let workflowColumns = "id, name, created_at, volumes, cleaned_up, notified_at"
 
     static func workflowRecord(_ row: PostgresRandomAccessRow) throws -> WorkflowRecord {
         WorkflowRecord(
             id: try uuid(row["id"].decode(String.self)), name: try row["name"].decode(String.self),
             createdAt: date(try row["created_at"].decode(Double.self)),
             volumes: try decode([String].self, row["volumes"].decode(String.self)),
-            cleanedUp: try row["cleaned_up"].decode(Bool.self))
+            cleanedUp: try row["cleaned_up"].decode(Bool.self),
+            notifiedAt: try row["notified_at"].decode(Double?.self).map(date))
     }
 
     // MARK: agents

@@ -116,6 +116,12 @@ extension PostgresTaskQueue {
                 // `RentalChoice` as JSON; NULL for docker and for attempts older than this.
                 "ALTER TABLE attempts ADD COLUMN rental TEXT",
             ]),
+        Migration(
+            version: "v5-tasks-by-change",
+            statements: [
+                // The notifier's poll looks only at tasks changed within its lookback, not at all.
+                "CREATE INDEX tasks_by_change ON tasks (updated_at)",
+            ]),
     ]
 
     /// The advisory lock that serializes migrations, so agents starting at once are safe.

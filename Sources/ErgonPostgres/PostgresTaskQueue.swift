@@ -336,16 +336,21 @@ public final class PostgresTaskQueue: TaskQueue {
         try await userEdit(taskID) { edit, _ in try edit.cancel(taskID: taskID, at: now) }
     }
 
-    /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget.
+    /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget. The
+    /// workflow runs again, so in the same transaction its report is made due again.
     public func retry(taskID: UUID, at now: Date) async throws -> TaskRecord {
         try await userEdit(taskID) { edit, db in
-            let workflowID = try await Self.requireTask(db, taskID).workflowID
+            let workflowID = Self.text(try await Self.requireTask(db, taskID).workflowID)
             let removed = try await db.rows(
-                """
-                SELECT cleaned_up AND volumes <> '[]' AS removed FROM workflows WHERE id = \(Self.text(workflowID))
-                """
+                "SELECT cleaned_up AND volumes <> '[]' AS removed FROM workflows WHERE id = \(workflowID)"
             ).first?["removed"].decode(Bool.self) ?? false
-            return try edit.retry(taskID: taskID, volumesRemoved: removed, at: now)
+            let retried = try edit.retry(taskID: taskID, volumesRemoved: removed, at: now)
+            try await db.execute(
+                """
+                UPDATE workflows SET notified_at = NULL, notify_claimed_by = NULL, notify_claimed_until = NULL
+                WHERE id = \(workflowID)
+                """)
+            return retried
         }
     }
 

@@ -59,18 +59,23 @@ extension SQLiteTaskQueue {
     }
 
     /// Ended workflows not reported yet, changed since `since`, that no claim holds at `now`.
+    /// Runs every poll interval, so it never aggregates all tasks: the workflows with a task
+    /// changed since `since` come from `tasks_by_change`, and only the unreported ones among
+    /// them have their tasks looked at (through `tasks_by_workflow`).
     public func workflowsToNotify(since: Date, at now: Date) async throws -> [WorkflowRecord] {
         let live = Self.liveStates
         return try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    \(Self.workflowsWithTaskSummary(liveStates: live.count))
-                    WHERE w.notified_at IS NULL AND (w.notify_claimed_until IS NULL OR w.notify_claimed_until <= ?)
-                      AND t.live = 0 AND t.last_change >= ?
+                    SELECT w.* FROM workflows w
+                    WHERE w.id IN (SELECT workflow_id FROM tasks WHERE updated_at >= ?)
+                      AND w.notified_at IS NULL AND (w.notify_claimed_until IS NULL OR w.notify_claimed_until <= ?)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM tasks t WHERE t.workflow_id = w.id AND t.state IN (\(Self.placeholders(live.count))))
                     ORDER BY w.rowid
                     """,
-                arguments: StatementArguments(live) + [Self.seconds(now), Self.seconds(since)]
+                arguments: [Self.seconds(since), Self.seconds(now)] + StatementArguments(live)
             ).map(Self.workflowRecord)
         }
     }

@@ -169,7 +169,8 @@ extension SQLiteTaskQueue: StoredValues {
     static func workflowRecord(_ row: Row) throws -> WorkflowRecord {
         WorkflowRecord(
             id: try uuid(row["id"]), name: row["name"], createdAt: date(row["created_at"]),
-            volumes: try decode([String].self, row["volumes"]), cleanedUp: row["cleaned_up"])
+            volumes: try decode([String].self, row["volumes"]), cleanedUp: row["cleaned_up"],
+            notifiedAt: (row["notified_at"] as Double?).map(date))
     }
 
     // MARK: values (``StoredValues``)

@@ -108,6 +108,10 @@ extension SQLiteTaskQueue {
             // `RentalChoice` as JSON; NULL for docker and for attempts older than this.
             try db.execute(sql: "ALTER TABLE attempts ADD COLUMN rental TEXT")
         }
+        migrator.registerMigration("v7-tasks-by-change") { db in
+            // The notifier's poll looks only at tasks changed within its lookback, not at all.
+            try db.execute(sql: "CREATE INDEX tasks_by_change ON tasks (updated_at)")
+        }
         return migrator
     }
 

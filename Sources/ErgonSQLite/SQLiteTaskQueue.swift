@@ -336,14 +336,22 @@ public final class SQLiteTaskQueue: TaskQueue {
         try await userEdit(taskID) { edit, _ in try edit.cancel(taskID: taskID, at: now) }
     }
 
-    /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget.
+    /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget. The
+    /// workflow runs again, so in the same transaction its report is made due again.
     public func retry(taskID: UUID, at now: Date) async throws -> TaskRecord {
         try await userEdit(taskID) { edit, db in
-            let workflowID = try Self.requireTask(db, taskID).workflowID
+            let workflowID = Self.text(try Self.requireTask(db, taskID).workflowID)
             let removed = try Row.fetchOne(
                 db, sql: "SELECT cleaned_up = 1 AND volumes <> '[]' AS removed FROM workflows WHERE id = ?",
-                arguments: [Self.text(workflowID)])?["removed"] as Bool? ?? false
-            return try edit.retry(taskID: taskID, volumesRemoved: removed, at: now)
+                arguments: [workflowID])?["removed"] as Bool? ?? false
+            let retried = try edit.retry(taskID: taskID, volumesRemoved: removed, at: now)
+            try db.execute(
+                sql: """
+                    UPDATE workflows SET notified_at = NULL, notify_claimed_by = NULL, notify_claimed_until = NULL
+                    WHERE id = ?
+                    """,
+                arguments: [workflowID])
+            return retried
         }
     }
 

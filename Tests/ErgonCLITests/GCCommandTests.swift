@@ -138,6 +138,58 @@ struct GCCommandTests {
         #expect(try await queue.workflows().map(\.id) == [old.id])
     }
 
+    @Test func anUndeliveredWebhookReportKeepsItsWorkflow() async throws {
+        let dir = try AgentHarness.temporaryDirectory()
+        let data = dir + "/data"
+        let plain = dir + "/plain.yaml"
+        let hooked = dir + "/hooked.yaml"
+        try "agent: {id: gc-test}\ndata_dir: \(data)\n".write(toFile: plain, atomically: true, encoding: .utf8)
+        try "agent: {id: gc-test}\ndata_dir: \(data)\nnotify: {webhook_url: \"http://127.0.0.1:9/hook\"}\n"
+            .write(toFile: hooked, atomically: true, encoding: .utf8)
+        let queue = try SQLiteTaskQueue(path: data + "/queue.sqlite")
+        let spec = TaskSpec(slug: "a", image: "alpine:3", command: .shell("true"))
+        // Ended 2 days ago, unreported: within the agents' 3-day lookback, its report is still to go.
+        let twoDaysAgo = Date().addingTimeInterval(-2 * 86_400)
+        let (pending, pendingTasks) = try await queue.submit(
+            WorkflowSpec(name: "pending", tasks: [spec]), defaultMaxAttempts: 1, at: twoDaysAgo)
+        try await Self.run(queue, pendingTasks[0], .exited(code: 0), at: twoDaysAgo)
+        // Ended 40 days ago, unreported: older than the lookback, no agent will ever report it.
+        let longAgo = Date().addingTimeInterval(-40 * 86_400)
+        let (history, historyTasks) = try await queue.submit(
+            WorkflowSpec(name: "history", tasks: [spec]), defaultMaxAttempts: 1, at: longAgo)
+        try await Self.run(queue, historyTasks[0], .exited(code: 0), at: longAgo)
+        let files = try await Self.leaveFiles(for: pendingTasks[0], data: data)
+        let pendingID = pending.id.uuidString.lowercased().prefix(8)
+        let kept = "kept: its webhook report is not delivered yet"
+
+        // Without a webhook nothing waits for a report: both would go.
+        let plainDry = try ErgonBinary.run(["gc", "--older-than", "1d", "--dry-run", "--config", plain])
+        #expect(plainDry.status == 0, "\(plainDry.stderr)")
+        #expect(plainDry.stdout.contains("would remove workflow pending (\(pendingID))"), "\(plainDry.stdout)")
+        #expect(plainDry.stdout.contains("would remove 2 workflow(s)"), "\(plainDry.stdout)")
+
+        // With one, the dry run and the real run keep the workflow whose report is pending.
+        let dry = try ErgonBinary.run(["gc", "--older-than", "1d", "--dry-run", "--config", hooked])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("\(kept) workflow pending (\(pendingID))"), "\(dry.stdout)")
+        #expect(dry.stdout.contains("would remove 1 workflow(s)"), "\(dry.stdout)")
+        let run = try ErgonBinary.run(["gc", "--older-than", "1d", "--config", hooked])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("\(kept) workflow pending (\(pendingID))"), "\(run.stdout)")
+        #expect(run.stdout.contains("removed workflow history"), "\(run.stdout)")
+        #expect(try await queue.workflows().map(\.id) == [pending.id])
+        for path in files.all { #expect(Self.exists(path), "\(path) stays until the report is delivered") }
+        #expect(try await queue.workflow(history.id) == nil)
+
+        // Delivered: the next run removes it.
+        try await queue.markNotified(workflowID: pending.id, at: Date())
+        let after = try ErgonBinary.run(["gc", "--older-than", "1d", "--config", hooked])
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(after.stdout.contains("removed workflow pending (\(pendingID))"), "\(after.stdout)")
+        #expect(try await queue.workflows() == [])
+        for path in files.all { #expect(!Self.exists(path), "\(path) is removed") }
+    }
+
     static let badAges: [([String], String)] = [
         ([], "--older-than: required"),
         (["--older-than", "0"], "--older-than: must be longer than zero, got \"0\""),

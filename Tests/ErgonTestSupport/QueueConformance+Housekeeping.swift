@@ -111,4 +111,53 @@ extension QueueConformance {
         }
         #expect(winners == 1)
     }
+
+    /// A workflow reported, then retried: the retry clears the delivery and any claim with
+    /// the task's move, so the workflow is listed (and claimable) again once it ended again,
+    /// and not while it runs. A refused retry changes nothing.
+    public static func retryReopensTheReport(_ make: TaskQueueFactory) async throws {
+        let queue = try await make()
+        let (flaky, flakyTasks) = try await queue.submit(
+            workflow("flaky", [task("a"), task("b", parents: ["a"])]), defaultMaxAttempts: 1, at: t0)
+        let (other, otherTasks) = try await queue.submit(workflow("other", [task("o")]), defaultMaxAttempts: 1, at: t0)
+        try await runAttempt(queue, flakyTasks[0], .exited(code: 1), at: t0)
+        try await runAttempt(queue, otherTasks[0], .exited(code: 1), at: t0)
+        #expect(try await queue.task(flakyTasks[1].id)?.state == .cancelled)
+        #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 1).map(\.id) == [flaky.id, other.id])
+        for id in [flaky.id, other.id] {
+            #expect(try await queue.claimNotification(workflowID: id, agentID: "a", until: t0 + 60, at: t0 + 1))
+            try await queue.markNotified(workflowID: id, at: t0 + 2)
+            #expect(try await queue.workflow(id)?.notifiedAt == t0 + 2, "the record says when it was reported")
+        }
+        #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 3) == [])
+
+        // The retry makes the workflow live: not listed while it runs, its delivery cleared.
+        _ = try await queue.retry(taskID: flakyTasks[0].id, at: t0 + 10)
+        #expect(try await queue.workflow(flaky.id)?.notifiedAt == nil)
+        #expect(try await queue.workflow(other.id)?.notifiedAt == t0 + 2, "another workflow's report stays delivered")
+        #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 11) == [])
+        #expect(try await queue.claimNotification(workflowID: flaky.id, agentID: "a", until: t0 + 70, at: t0 + 11) == false)
+        try await runAttempt(queue, flakyTasks[0], .exited(code: 0), at: t0 + 20)
+        #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 21) == [], "b still to run")
+        try await runAttempt(queue, try #require(try await queue.task(flakyTasks[1].id)), .exited(code: 0), at: t0 + 30)
+
+        // Ended again: listed and claimable at once, though a's old claim ran to t0+60: the retry cleared it.
+        #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 31).map(\.id) == [flaky.id])
+        #expect(try await queue.claimNotification(workflowID: flaky.id, agentID: "b", until: t0 + 90, at: t0 + 31))
+        try await queue.markNotified(workflowID: flaky.id, at: t0 + 32)
+        #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 33) == [])
+
+        // A claim taken, then the workflow retried before the report went: the claim goes too.
+        _ = try await queue.retry(taskID: otherTasks[0].id, at: t0 + 40)
+        try await runAttempt(queue, otherTasks[0], .exited(code: 1), at: t0 + 41)
+        #expect(try await queue.claimNotification(workflowID: other.id, agentID: "a", until: t0 + 500, at: t0 + 42))
+        _ = try await queue.retry(taskID: otherTasks[0].id, at: t0 + 43)
+        try await runAttempt(queue, otherTasks[0], .exited(code: 1), at: t0 + 44)
+        #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 45).map(\.id) == [other.id])
+        #expect(try await queue.claimNotification(workflowID: other.id, agentID: "b", until: t0 + 500, at: t0 + 45))
+
+        // A refused retry (a completed task) leaves the delivery as it was.
+        await expectQueueError(.illegalTransition) { _ = try await queue.retry(taskID: flakyTasks[0].id, at: t0 + 50) }
+        #expect(try await queue.workflow(flaky.id)?.notifiedAt == t0 + 32)
+    }
 }

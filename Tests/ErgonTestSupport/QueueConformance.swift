@@ -61,6 +61,8 @@ public enum QueueConformance {
         case removeEndedWorkflows
         /// Reports of ended workflows are claimed by one agent at a time and marked delivered.
         case notificationClaims
+        /// A retry of a reported workflow clears its report, so its next end is reported again.
+        case retryReopensTheReport
 
         /// Runs this check against fresh queues from `make`.
         public func run(_ make: TaskQueueFactory) async throws {
@@ -89,6 +91,7 @@ public enum QueueConformance {
             case .billing: try await QueueConformance.billing(make)
             case .removeEndedWorkflows: try await QueueConformance.removeEndedWorkflows(make)
             case .notificationClaims: try await QueueConformance.notificationClaims(make)
+            case .retryReopensTheReport: try await QueueConformance.retryReopensTheReport(make)
             }
         }
     }

@@ -16,16 +16,23 @@ public struct GarbageCollector: Sendable {
     public let spool: LogSpool
     /// The tasks' `/data` folders on this machine (`<data_dir>/work`).
     public let workspace: TaskWorkspace
+    /// With `notify.webhook_url`, how far back agents report ended workflows: one whose report
+    /// they would still send is kept until it is delivered. Nil without a webhook.
+    public let reportLookback: TimeInterval?
+    /// The clock the lookback is measured on.
+    public let now: @Sendable () -> Date
 
     public init(
         queue: any TaskQueue, logStore: any LogStore, artifactStore: any ArtifactStore, spool: LogSpool,
-        workspace: TaskWorkspace
+        workspace: TaskWorkspace, reportLookback: TimeInterval? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.queue = queue
         self.logStore = logStore
         self.artifactStore = artifactStore
         self.spool = spool
         self.workspace = workspace
+        self.reportLookback = reportLookback
+        self.now = now
     }
 
     /// What the workflows that ended before `cutoff` leave behind, oldest first.
@@ -67,9 +74,13 @@ public struct GarbageCollector: Sendable {
         let id = garbage.workflow.id
         // A user may have retried a task since the survey: look again before touching its files.
         guard let workflow = try await queue.workflow(id) else { return "removed meanwhile by someone else" }
-        guard WorkflowReportState.removable(workflow, tasks: try await queue.tasks(TaskFilter(workflowID: id)), before: cutoff)
-        else {
+        let tasks = try await queue.tasks(TaskFilter(workflowID: id))
+        guard WorkflowReportState.removable(workflow, tasks: tasks, before: cutoff) else {
             return "a task is live again or changed since the cutoff"
+        }
+        // Without its rows the notifier could neither claim nor build the report: it would be lost.
+        if let reportLookback, WorkflowReportState.reportPending(workflow, tasks: tasks, lookback: reportLookback, at: now()) {
+            return "its webhook report is not delivered yet"
         }
         // A log the store never took is only in this machine's spool, on the agent's backlog:
         // removing the spool would lose it.

@@ -220,12 +220,18 @@ public struct WorkflowRecord: Codable, Equatable, Sendable, Identifiable {
     public var volumes: [String]
     /// True once the backend removed the workflow's resources after it ended.
     public var cleanedUp: Bool
+    /// When the report of its end was delivered (`notify.webhook_url`); nil while it is not,
+    /// and again once a retry makes the workflow run again.
+    public var notifiedAt: Date?
 
-    public init(id: UUID, name: String, createdAt: Date, volumes: [String] = [], cleanedUp: Bool = false) {
+    public init(
+        id: UUID, name: String, createdAt: Date, volumes: [String] = [], cleanedUp: Bool = false, notifiedAt: Date? = nil
+    ) {
         self.id = id
         self.name = name
         self.createdAt = createdAt
         self.volumes = volumes
         self.cleanedUp = cleanedUp
+        self.notifiedAt = notifiedAt
     }
 }

@@ -23,7 +23,9 @@ public actor WorkflowNotifier: Service {
         public var maximumBackoff: TimeInterval = 300
         /// Workflows that ended longer ago are never reported: an agent that gets a webhook
         /// configured does not post the whole history of the queue.
-        public var lookback: TimeInterval = 3 * 86_400
+        public var lookback: TimeInterval = Settings.defaultLookback
+        /// The `lookback` agents use; `ergon gc` keeps an unreported workflow within it.
+        public static let defaultLookback: TimeInterval = 3 * 86_400
 
         public init(url: URL, headers: [String: String] = [:], secret: String? = nil) {
             self.url = url

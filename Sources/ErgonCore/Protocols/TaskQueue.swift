@@ -105,7 +105,7 @@ public protocol TaskQueue: Sendable {
     /// Claims the report of an ended workflow for `agentID` until `until` (renewing its own
     /// claim); false when it was reported, another agent's claim holds, or a task is live.
     func claimNotification(workflowID: UUID, agentID: String, until: Date, at now: Date) async throws -> Bool
-    /// Records that the workflow's end was reported.
+    /// Records that the workflow's end was reported (the workflow's `notifiedAt`).
     func markNotified(workflowID: UUID, at now: Date) async throws
 
     // MARK: many agents
@@ -139,7 +139,8 @@ public protocol TaskQueue: Sendable {
     /// Cancels a task: not yet running → `stopped` at once; running → `stopping`.
     func cancel(taskID: UUID, at now: Date) async throws -> TaskRecord
     /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget;
-    /// its cancelled descendants return to `unscheduled`.
+    /// its cancelled descendants return to `unscheduled`. In the same transaction the
+    /// workflow's report (delivery and claim) is cleared, so its next end is reported again.
     func retry(taskID: UUID, at now: Date) async throws -> TaskRecord
 
     // MARK: worker tokens

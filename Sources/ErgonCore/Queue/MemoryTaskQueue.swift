@@ -10,8 +10,9 @@ public actor MemoryTaskQueue: TaskQueue {
     private var attemptRecords: [UUID: [AttemptRecord]] = [:]
     private var tokenGrants: [String: TokenGrant] = [:]
     private var agentRecords: [String: AgentRecord] = [:]
-    /// Report state of ended workflows (`notify.webhook_url`), by workflow id.
-    private var reports: [UUID: WorkflowReportState] = [:]
+    /// Claims on the reports of ended workflows (`notify.webhook_url`), by workflow id; the
+    /// delivery itself is the record's `notifiedAt`.
+    private var reportClaims: [UUID: WorkflowReportState] = [:]
     private let wakeupFile: String?
 
     /// An empty queue; `wakeupFile`, when given, is touched by submit, cancel and retry.
@@ -188,7 +189,7 @@ public actor MemoryTaskQueue: TaskQueue {
         taskIndex = Dictionary(uniqueKeysWithValues: taskRecords.enumerated().map { ($1.id, $0) })
         for id in taskIDs { attemptRecords[id] = nil }
         tokenGrants = tokenGrants.filter { !taskIDs.contains($0.value.taskID) }
-        reports[workflowID] = nil
+        reportClaims[workflowID] = nil
         return true
     }
 
@@ -196,7 +197,7 @@ public actor MemoryTaskQueue: TaskQueue {
     public func workflowsToNotify(since: Date, at now: Date) async throws -> [WorkflowRecord] {
         workflowRecords.filter { workflow in
             let tasks = workflowTasks(workflow.id)
-            return (reports[workflow.id] ?? .init()).isOpen(for: nil, at: now)
+            return reportState(workflow).isOpen(for: nil, at: now)
                 && WorkflowReportState.ended(tasks, before: .distantFuture)
                 && tasks.contains { $0.updatedAt >= since }
         }
@@ -204,20 +205,27 @@ public actor MemoryTaskQueue: TaskQueue {
 
     /// Claims the report of an ended workflow for `agentID` until `until`.
     public func claimNotification(workflowID: UUID, agentID: String, until: Date, at now: Date) async throws -> Bool {
-        let state = reports[workflowID] ?? .init()
-        guard workflowRecords.contains(where: { $0.id == workflowID }), state.isOpen(for: agentID, at: now),
+        guard let workflow = workflowRecords.first(where: { $0.id == workflowID }),
+            reportState(workflow).isOpen(for: agentID, at: now),
             WorkflowReportState.ended(workflowTasks(workflowID), before: .distantFuture)
         else { return false }
-        reports[workflowID] = WorkflowReportState(claimedBy: agentID, claimedUntil: until)
+        reportClaims[workflowID] = WorkflowReportState(claimedBy: agentID, claimedUntil: until)
         return true
     }
 
     /// Records that the workflow's end was reported.
     public func markNotified(workflowID: UUID, at now: Date) async throws {
-        guard workflowRecords.contains(where: { $0.id == workflowID }) else {
+        guard let index = workflowRecords.firstIndex(where: { $0.id == workflowID }) else {
             throw QueueError(.notFound, "no workflow with id \(workflowID.uuidString.lowercased())")
         }
-        reports[workflowID, default: .init()].notifiedAt = now
+        workflowRecords[index].notifiedAt = now
+    }
+
+    /// The report state of `workflow`: its claim and its delivery.
+    private func reportState(_ workflow: WorkflowRecord) -> WorkflowReportState {
+        var state = reportClaims[workflow.id] ?? .init()
+        state.notifiedAt = workflow.notifiedAt
+        return state
     }
 
     // MARK: many agents
@@ -280,10 +288,16 @@ public actor MemoryTaskQueue: TaskQueue {
     }
 
     /// Re-runs a failed, error, stopped or cancelled task with a fresh attempt budget.
+    /// The workflow runs again, so its report is to send again when it ends (no await: one step).
     public func retry(taskID: UUID, at now: Date) async throws -> TaskRecord {
         let workflowID = try storedTask(taskID).workflowID
         let removed = workflowRecords.contains { $0.id == workflowID && $0.cleanedUp && !$0.volumes.isEmpty }
-        return try userEdit(taskID) { edit in try edit.retry(taskID: taskID, volumesRemoved: removed, at: now) }
+        let retried = try userEdit(taskID) { edit in try edit.retry(taskID: taskID, volumesRemoved: removed, at: now) }
+        if let index = workflowRecords.firstIndex(where: { $0.id == workflowID }) {
+            workflowRecords[index].notifiedAt = nil
+        }
+        reportClaims[workflowID] = nil
+        return retried
     }
 
     // MARK: storage

@@ -29,6 +29,16 @@ public struct WorkflowReportState: Equatable, Sendable {
         !tasks.isEmpty && tasks.allSatisfy(\.state.isTerminal) && tasks.allSatisfy { $0.updatedAt < cutoff }
     }
 
+    /// True when an agent with a webhook would still send the workflow's report: it is not
+    /// delivered, and a task of it changed within `lookback` of `now` (the notifier's own
+    /// window; an older end is never reported). `ergon gc` keeps such a workflow.
+    public static func reportPending(
+        _ workflow: WorkflowRecord, tasks: [TaskRecord], lookback: TimeInterval, at now: Date
+    ) -> Bool {
+        let since = now.addingTimeInterval(-lookback)
+        return workflow.notifiedAt == nil && tasks.contains { $0.updatedAt >= since }
+    }
+
     /// True when `ergon gc` may remove the workflow: its tasks all ended before `cutoff`, and
     /// the backend removed its volumes (a workflow whose rows went first would leave them behind).
     public static func removable(_ workflow: WorkflowRecord, tasks: [TaskRecord], before cutoff: Date) -> Bool {
