@@ -8,11 +8,42 @@ public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertibl
     public var description: String { "\(reason) at byte \(offset)" }
 }
 
-/// Which members a parse keeps of the objects at one depth (the document is depth 0, the
+/// Which members a parse keeps of the objects at some depths (the document is depth 0, the
 /// values of its members or items depth 1, and so on). Objects at other depths keep all.
 struct JSONPruning: Sendable {
-    var depth: Int
-    var members: Set<String>
+    /// The members kept at one depth.
+    struct Level: Sendable {
+        let members: Set<String>
+        /// The members' UTF-8, to recognise a plain member name without making a String of it.
+        let memberBytes: [[UInt8]]
+
+        init(_ members: Set<String>) {
+            self.members = members
+            self.memberBytes = members.map { Array($0.utf8) }
+        }
+
+        /// True when the bytes of a member name without escapes are one of the members.
+        func keeps(_ name: ArraySlice<UInt8>) -> Bool {
+            memberBytes.contains { $0.count == name.count && $0.elementsEqual(name) }
+        }
+    }
+
+    private var levels: [Int: Level] = [:]
+
+    /// Keeps only `members` of the objects at `depth`.
+    init(depth: Int, members: Set<String>) {
+        levels[depth] = Level(members)
+    }
+
+    /// This pruning, also keeping only `members` of the objects at `depth`.
+    func keeping(_ members: Set<String>, atDepth depth: Int) -> JSONPruning {
+        var pruning = self
+        pruning.levels[depth] = Level(members)
+        return pruning
+    }
+
+    /// What objects at `depth` keep; nil: every member.
+    func level(at depth: Int) -> Level? { levels[depth] }
 }
 
 /// Parses a JSON text straight into a ``JSONValue``, strictly (RFC 8259: no comments, no
@@ -75,17 +106,29 @@ struct JSONParser {
             index += 1
             return .object(members)
         }
+        let pruned = pruning?.level(at: depth)
+        if let pruned { members.reserveCapacity(pruned.members.count) }
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw failure("expected a member name in quotes") }
-            let key = try string()
+            // In a pruned object most names are dropped: a plain one is matched on its bytes
+            // and becomes a String only when kept.
+            let start = index + 1
+            let key: String?
+            if let pruned, try skipPlainString() {
+                let name = bytes[start..<index - 1]
+                key = pruned.keeps(name) ? String(decoding: name, as: UTF8.self) : nil
+            } else {
+                let name = try string()
+                key = pruned.map { $0.members.contains(name) } ?? true ? name : nil
+            }
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "expected ':' after a member name")
             skipWhitespace()
-            if let pruning, pruning.depth == depth, !pruning.members.contains(key) {
-                try skipValue(depth: depth + 1)
-            } else {
+            if let key {
                 members[key] = try value(depth: depth + 1)
+            } else {
+                try skipValue(depth: depth + 1)
             }
             skipWhitespace()
             if try endOrComma(UInt8(ascii: "}")) { return .object(members) }

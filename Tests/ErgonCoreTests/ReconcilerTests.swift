@@ -409,6 +409,26 @@ struct ReconcilerLaunchingTests {
             == [.launch(taskID: a.id, gpu: nil), .launch(taskID: b.id, gpu: nil)])
     }
 
+    @Test("vast mode: no more launches in flight than the backend's cap, free slots or not")
+    func launchesInFlightAreCapped() {
+        var policy = ReconcilerPolicy(
+            maxParallelTasks: 100, defaultTimeout: 3600, provisioningTimeout: 600, orderingGrace: 120, gpus: [])
+        policy.instancesHaveGPU = true
+        policy.maxLaunchesInFlight = 3
+        let pending = (1...10).map { ReconcilerTests.task("p\($0)", state: .pending, seq: Int64($0)) }
+        let none = ReconcilerSnapshot(held: [], pending: pending, listing: [], busy: [])
+        #expect(Reconciler.decide(none, now: ReconcilerTests.t0, policy: policy) == pending.prefix(3).map { .launch(taskID: $0.id, gpu: nil) })
+        // Two in flight: one more; three: none until one ends.
+        let two = ReconcilerSnapshot(
+            held: [], pending: Array(pending.dropFirst(2)), listing: [], busy: [],
+            launching: pending.prefix(2).map { InFlightLaunch(taskID: $0.id, gpu: nil) })
+        #expect(Reconciler.decide(two, now: ReconcilerTests.t0, policy: policy) == [.launch(taskID: pending[2].id, gpu: nil)])
+        let three = ReconcilerSnapshot(
+            held: [], pending: Array(pending.dropFirst(3)), listing: [], busy: [],
+            launching: pending.prefix(3).map { InFlightLaunch(taskID: $0.id, gpu: nil) })
+        #expect(Reconciler.decide(three, now: ReconcilerTests.t0, policy: policy).isEmpty)
+    }
+
     @Test("a launch already held is not counted twice")
     func heldAndLaunching() {
         let policy = ReconcilerPolicy(

@@ -53,6 +53,9 @@ import Testing
         #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(broken.utf8), pruning: pruning) }
         // Objects at other depths keep every member.
         #expect(try JSONParser.parse(Array(#"{"a": 1, "b": 2}"#.utf8), pruning: pruning) == ["a": 1, "b": 2])
+        // Two depths at once.
+        let both = pruning.keeping(["instances"], atDepth: 0)
+        #expect(try JSONParser.parse(Array(text.utf8), pruning: both) == ["instances": [["id": 1, "label": "a"], ["id": 2]]])
     }
 
     @Test(arguments: [
@@ -84,7 +87,7 @@ import Testing
         case .array(let items): return .array(items.map { pruned($0, pruning, depth: depth + 1) })
         case .object(let members):
             var kept: [String: JSONValue] = [:]
-            for (key, member) in members where depth != pruning.depth || pruning.members.contains(key) {
+            for (key, member) in members where pruning.level(at: depth)?.members.contains(key) ?? true {
                 kept[key] = pruned(member, pruning, depth: depth + 1)
             }
             return .object(kept)

@@ -133,11 +133,14 @@ import Testing
             "start_date": 1_700_000_000.5, "dph_total": 0.3, "gpu_name": "RTX 3090", "extra_env": [["A", "1"]],
             "ssh_host": "h", "inet_down": 900,
         ]
-        let page: JSONValue = ["instances": [item]]
+        let page: JSONValue = [
+            "instances": [item], "next_token": "t", "success": true, "label_counts": ["ergon-l": 1], "total_instances": 1,
+        ]
         let call = VastCall.listInstances(selectFilters: nil, limit: 25, after: nil)
         let pruned = try JSONParser.parse(Array(page.encoded(pretty: false)), pruning: call.pruning)
         let kept = try #require(pruned["instances"]?.arrayValue?.first?.objectValue)
         #expect(Set(kept.keys) == VastInstance.readFields)
+        #expect(Set(try #require(pruned.objectValue).keys) == ["instances", "next_token", "success"])
         #expect(try VastInstance(json: .object(kept)) == VastInstance(json: item))
         #expect(VastCall.showInstance(id: 5).pruning == nil)
     }

@@ -60,6 +60,11 @@ public protocol Backend: Sendable {
     /// (``LogReadPacer``); nil: each instance's log is read once per `logs.flush_interval`.
     var logReadsPerSecond: Double? { get }
 
+    /// The most launches worth having in flight at once; nil: as many as there are free slots.
+    /// A backend whose launches take turns (vast: one search and order at a time) gains nothing
+    /// from more, and each one waiting holds its claimed task and its memory.
+    var maxLaunchesInFlight: Int? { get }
+
     /// The environment an attempt's container receives (WORKER_CONTRACT.md for this mode);
     /// `access` is the worker API and the attempt's token, when the agent serves one.
     func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String]
@@ -84,6 +89,7 @@ extension Backend {
     public var launchStartsCommand: Bool { true }
     public var pacesLogReads: Bool { false }
     public var logReadsPerSecond: Double? { nil }
+    public var maxLaunchesInFlight: Int? { nil }
     public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {
         WorkerEnvironment.docker(task: task, attempt: attempt, parents: parents, access: access)
     }

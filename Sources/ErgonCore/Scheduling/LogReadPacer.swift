@@ -33,11 +33,18 @@ struct LogReadPacer {
         return max(minimumInterval, Double(max(running, 1)) / rate)
     }
 
+    /// True when `taskID`'s own interval since its last read has passed (the rate aside): a
+    /// read may be due. Takes nothing from the rate.
+    func intervalPassed(_ taskID: UUID, running: Int, now: Date) -> Bool {
+        guard let last = lastRead[taskID] else { return true }
+        return now.timeIntervalSince(last) >= interval(running: running)
+    }
+
     /// True when `taskID`'s log may be read now, with `running` tasks reading; a true answer
     /// takes the read from the rate (call ``read(_:at:)`` once it is done). A task never read
     /// is due at once, subject to the rate.
     mutating func mayRead(_ taskID: UUID, running: Int, now: Date) -> Bool {
-        if let last = lastRead[taskID], now.timeIntervalSince(last) < interval(running: running) { return false }
+        guard intervalPassed(taskID, running: running, now: now) else { return false }
         guard let rate = ratePerSecond else { return true }
         if let refilledAt {
             tokens = min(burst, tokens + max(0, now.timeIntervalSince(refilledAt)) * rate)

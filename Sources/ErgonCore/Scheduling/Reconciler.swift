@@ -127,6 +127,7 @@ public enum Reconciler {
         var slots = policy.maxParallelTasks - occupying.count
         let usedGPUs = Set(snapshot.held.compactMap(\.attempt.gpu)).union(snapshot.launching.compactMap(\.gpu))
         var freeGPUs = policy.gpus.filter { !usedGPUs.contains($0) }
+        if let cap = policy.maxLaunchesInFlight { slots = min(slots, cap - snapshot.launching.count) }
         var actions: [SchedulerAction] = []
         for task in snapshot.pending where slots > 0 && !snapshot.busy.contains(task.id) {
             if task.spec.gpu && !policy.instancesHaveGPU {

@@ -18,6 +18,8 @@ public struct ReconcilerPolicy: Equatable, Sendable {
     public var instancesHaveGPU: Bool = false
     /// This agent's id: instances labelled with it are this agent's to judge.
     public var agentID: String = ""
+    /// The most launches in flight at once (``Backend/maxLaunchesInFlight``); nil: no cap.
+    public var maxLaunchesInFlight: Int?
 
     public init(
         maxParallelTasks: Int, defaultTimeout: TimeInterval, provisioningTimeout: TimeInterval,

@@ -214,6 +214,19 @@ extension Scheduler {
         }
     }
 
+    /// True for a `track` of a running instance that would change nothing this tick: the attempt
+    /// already records the instance as running and its price, was not missed by the last
+    /// listing, its log is not due for a read (a backend that paces reads) and has nothing due
+    /// for the store. Such an action is not started at all.
+    func trackHasNothingToDo(_ action: SchedulerAction, held: HeldTask?) -> Bool {
+        guard backend.pacesLogReads, case .track(_, _, let instanceID, .running, true) = action, let held else { return false }
+        let attempt = held.attempt
+        guard attempt.phase == .running, attempt.instanceID == instanceID, attempt.absentTicks == 0,
+            attempt.startedAt != nil, attempt.pricePerHour != nil || listedPrices[instanceID] == nil
+        else { return false }
+        return !logReads.intervalPassed(attempt.taskID, running: logReaders, now: now()) && !flushIsDue(for: attempt)
+    }
+
     /// True unless the backend paces its log reads and ``LogReadPacer`` says this attempt's
     /// turn has not come: its last read is younger than `logs.flush_interval` (less a poll
     /// interval, so the read lands on the tick before the interval runs out rather than the

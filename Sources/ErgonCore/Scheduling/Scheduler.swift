@@ -122,6 +122,7 @@ public actor Scheduler: Service {
             burst: (backend.logReadsPerSecond ?? 1) * min(config.logFlushInterval.seconds, 10))
         var policy = ReconcilerPolicy(config: config, gpus: gpus)
         policy.instancesHaveGPU = backend.instancesHaveGPU
+        policy.maxLaunchesInFlight = backend.maxLaunchesInFlight
         self.basePolicy = policy
         self.logger = logger
         self.now = now
@@ -291,6 +292,8 @@ public actor Scheduler: Service {
         wholeSpools = wholeSpools.filter { byTask[$0.taskID]?.attempt.number == $0.attempt }
         var actions = Reconciler.decide(snapshot, now: now(), policy: policy)
         logReaders = actions.count(where: { if case .track(_, _, _, _, true) = $0 { return true } else { return false } })
+        // With a thousand running instances, most ticks have nothing to do for most of them.
+        actions.removeAll { trackHasNothingToDo($0, held: $0.subject.flatMap { byTask[$0] }) }
         if isDraining {
             // A drain that began while this tick read claims nothing new.
             actions.removeAll { if case .launch = $0 { return true } else { return false } }

@@ -14,6 +14,11 @@ public struct VastBackend: Backend {
     /// Every read is a `request_logs` call and a `result_url` fetch against the account's rate limit.
     public var pacesLogReads: Bool { true }
     public var logReadsPerSecond: Double? { settings.logReadsPerSecond }
+    /// Launches search and order one at a time (``OrderTurns``): enough in flight to keep the
+    /// turns busy between two ticks (a tick over 1000 instances takes about 2 s, and a turn a
+    /// tenth of that); the rest of the pending tasks stay unclaimed, free for other agents,
+    /// instead of each holding a claim and its memory here for minutes.
+    public var maxLaunchesInFlight: Int? { 32 }
 
     let client: VastClient
     let settings: ErgonConfig.Vast

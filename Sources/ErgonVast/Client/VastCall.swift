@@ -44,10 +44,13 @@ struct VastCall: Sendable {
     /// The official CLI refuses a search answer whose Content-Type is not exactly `application/json`.
     var requiresExactJSONContentType: Bool { operation == .searchOffers }
 
-    /// What the answer's parse keeps: a listing's instances (objects at depth 2, the items of its
-    /// `instances` list) keep only the members ``VastInstance`` reads.
+    /// What the answer's parse keeps: a listing keeps its instances, page token and `success`
+    /// (its `label_counts` names every instance of the account, on every page), and its
+    /// instances (objects at depth 2, the items of `instances`) the members ``VastInstance`` reads.
     var pruning: JSONPruning? {
-        operation == .listInstances ? JSONPruning(depth: 2, members: VastInstance.readFields) : nil
+        guard operation == .listInstances else { return nil }
+        return JSONPruning(depth: 2, members: VastInstance.readFields)
+            .keeping(["instances", "next_token", "success"], atDepth: 0)
     }
 
     /// Calls whose answer carries nothing the client needs, so an empty 2xx body is acceptable.
