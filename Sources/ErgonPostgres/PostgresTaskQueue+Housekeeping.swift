@@ -95,14 +95,20 @@ extension PostgresTaskQueue {
         }
     }
 
-    /// Records that the workflow's end was reported.
+    /// Records that the workflow's end was reported, unless a task is live again (retried
+    /// while the report was on its way): that end is then reported when it comes.
     public func markNotified(workflowID: UUID, at now: Date) async throws {
+        let live = Self.liveStates
         try await transaction { db in
-            let updated = try await db.rows(
-                "UPDATE workflows SET notified_at = \(Self.seconds(now)) WHERE id = \(Self.text(workflowID)) RETURNING id")
-            guard updated.count == 1 else {
-                throw QueueError(.notFound, "no workflow with id \(Self.text(workflowID))")
+            let id = Self.text(workflowID)
+            guard try await !db.rows("SELECT id FROM workflows WHERE id = \(id) FOR UPDATE").isEmpty else {
+                throw QueueError(.notFound, "no workflow with id \(id)")
             }
+            try await db.execute(
+                """
+                UPDATE workflows SET notified_at = \(Self.seconds(now)) WHERE id = \(id)
+                  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.workflow_id = \(id) AND t.state = ANY(\(live)))
+                """)
         }
     }
 }

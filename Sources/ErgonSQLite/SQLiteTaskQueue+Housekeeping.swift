@@ -102,14 +102,21 @@ extension SQLiteTaskQueue {
         }
     }
 
-    /// Records that the workflow's end was reported.
+    /// Records that the workflow's end was reported, unless a task is live again (retried
+    /// while the report was on its way): that end is then reported when it comes.
     public func markNotified(workflowID: UUID, at now: Date) async throws {
+        let live = Self.liveStates
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE workflows SET notified_at = ? WHERE id = ?", arguments: [Self.seconds(now), Self.text(workflowID)])
-            guard db.changesCount == 1 else {
-                throw QueueError(.notFound, "no workflow with id \(Self.text(workflowID))")
+            let id = Self.text(workflowID)
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM workflows WHERE id = ?", arguments: [id]) != nil else {
+                throw QueueError(.notFound, "no workflow with id \(id)")
             }
+            try db.execute(
+                sql: """
+                    UPDATE workflows SET notified_at = ? WHERE id = ?
+                      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.workflow_id = ? AND t.state IN (\(Self.placeholders(live.count))))
+                    """,
+                arguments: [Self.seconds(now), id, id] + StatementArguments(live))
         }
     }
 }

@@ -156,6 +156,14 @@ extension QueueConformance {
         #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 45).map(\.id) == [other.id])
         #expect(try await queue.claimNotification(workflowID: other.id, agentID: "b", until: t0 + 500, at: t0 + 45))
 
+        // Retried while the report was being sent: the sender's mark comes too late and is ignored.
+        #expect(try await queue.claimNotification(workflowID: other.id, agentID: "b", until: t0 + 500, at: t0 + 45))
+        _ = try await queue.retry(taskID: otherTasks[0].id, at: t0 + 46)
+        try await queue.markNotified(workflowID: other.id, at: t0 + 47)
+        #expect(try await queue.workflow(other.id)?.notifiedAt == nil, "the end after the retry is still to report")
+        try await runAttempt(queue, otherTasks[0], .exited(code: 1), at: t0 + 48)
+        #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 49).map(\.id) == [other.id])
+
         // A refused retry (a completed task) leaves the delivery as it was.
         await expectQueueError(.illegalTransition) { _ = try await queue.retry(taskID: flakyTasks[0].id, at: t0 + 50) }
         #expect(try await queue.workflow(flaky.id)?.notifiedAt == t0 + 32)

@@ -105,7 +105,8 @@ public protocol TaskQueue: Sendable {
     /// Claims the report of an ended workflow for `agentID` until `until` (renewing its own
     /// claim); false when it was reported, another agent's claim holds, or a task is live.
     func claimNotification(workflowID: UUID, agentID: String, until: Date, at now: Date) async throws -> Bool
-    /// Records that the workflow's end was reported (the workflow's `notifiedAt`).
+    /// Records that the workflow's end was reported (the workflow's `notifiedAt`); does nothing
+    /// while a task of it is live (retried while the report was sent), so its next end is reported.
     func markNotified(workflowID: UUID, at now: Date) async throws
 
     // MARK: many agents

@@ -218,6 +218,8 @@ public actor MemoryTaskQueue: TaskQueue {
         guard let index = workflowRecords.firstIndex(where: { $0.id == workflowID }) else {
             throw QueueError(.notFound, "no workflow with id \(workflowID.uuidString.lowercased())")
         }
+        // A task live again (retried while the report was on its way): its end comes later.
+        guard !taskRecords.contains(where: { $0.workflowID == workflowID && !$0.state.isTerminal }) else { return }
         workflowRecords[index].notifiedAt = now
     }
 
