@@ -10,8 +10,9 @@ import ServiceLifecycle
 struct MemoryReturner: Service {
     var interval: Duration = .seconds(10)
 
-    /// Fewer arenas, so memory one thread freed serves the others: called at start, before
-    /// the agent's own threads exist.
+    /// Fewer arenas, so memory one thread freed serves the others: called first thing in
+    /// `ergon agent`, before its event loops, database pool and HTTP clients start threads
+    /// (arenas glibc made for the runtime's threads before that stay).
     static func limitArenas() {
         _ = ergon_limit_malloc_arenas(2)
     }

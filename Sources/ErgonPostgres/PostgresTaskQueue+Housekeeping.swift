@@ -95,9 +95,9 @@ extension PostgresTaskQueue {
         }
     }
 
-    /// Records that the workflow's end was reported, unless a task is live again (retried
-    /// while the report was on its way): that end is then reported when it comes.
-    public func markNotified(workflowID: UUID, at now: Date) async throws {
+    /// Records that `agentID` reported the workflow's end, while it still holds the claim and
+    /// no task is live again (retried while the report was on its way).
+    public func markNotified(workflowID: UUID, agentID: String, at now: Date) async throws {
         let live = Self.liveStates
         try await transaction { db in
             let id = Self.text(workflowID)
@@ -106,7 +106,7 @@ extension PostgresTaskQueue {
             }
             try await db.execute(
                 """
-                UPDATE workflows SET notified_at = \(Self.seconds(now)) WHERE id = \(id)
+                UPDATE workflows SET notified_at = \(Self.seconds(now)) WHERE id = \(id) AND notify_claimed_by = \(agentID)
                   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.workflow_id = \(id) AND t.state = ANY(\(live)))
                 """)
         }

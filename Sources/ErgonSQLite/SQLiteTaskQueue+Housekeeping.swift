@@ -102,9 +102,9 @@ extension SQLiteTaskQueue {
         }
     }
 
-    /// Records that the workflow's end was reported, unless a task is live again (retried
-    /// while the report was on its way): that end is then reported when it comes.
-    public func markNotified(workflowID: UUID, at now: Date) async throws {
+    /// Records that `agentID` reported the workflow's end, while it still holds the claim and
+    /// no task is live again (retried while the report was on its way).
+    public func markNotified(workflowID: UUID, agentID: String, at now: Date) async throws {
         let live = Self.liveStates
         try await pool.write { db in
             let id = Self.text(workflowID)
@@ -113,10 +113,10 @@ extension SQLiteTaskQueue {
             }
             try db.execute(
                 sql: """
-                    UPDATE workflows SET notified_at = ? WHERE id = ?
+                    UPDATE workflows SET notified_at = ? WHERE id = ? AND notify_claimed_by = ?
                       AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.workflow_id = ? AND t.state IN (\(Self.placeholders(live.count))))
                     """,
-                arguments: [Self.seconds(now), id, id] + StatementArguments(live))
+                arguments: [Self.seconds(now), id, agentID, id] + StatementArguments(live))
         }
     }
 }

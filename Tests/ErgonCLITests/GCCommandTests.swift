@@ -182,7 +182,8 @@ struct GCCommandTests {
         #expect(try await queue.workflow(history.id) == nil)
 
         // Delivered: the next run removes it.
-        try await queue.markNotified(workflowID: pending.id, at: Date())
+        #expect(try await queue.claimNotification(workflowID: pending.id, agentID: "gc-test", until: Date() + 60, at: Date()))
+        try await queue.markNotified(workflowID: pending.id, agentID: "gc-test", at: Date())
         let after = try ErgonBinary.run(["gc", "--older-than", "1d", "--config", hooked])
         #expect(after.status == 0, "\(after.stderr)")
         #expect(after.stdout.contains("removed workflow pending (\(pendingID))"), "\(after.stdout)")

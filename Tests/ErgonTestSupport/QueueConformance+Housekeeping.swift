@@ -92,11 +92,14 @@ extension QueueConformance {
         #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 91).map(\.id) == [done.id])
         #expect(try await queue.claimNotification(workflowID: done.id, agentID: "b", until: t0 + 150, at: t0 + 91))
 
-        try await queue.markNotified(workflowID: done.id, at: t0 + 92)
+        // Only the claim's holder records the delivery.
+        try await queue.markNotified(workflowID: done.id, agentID: "a", at: t0 + 92)
+        #expect(try await queue.workflow(done.id)?.notifiedAt == nil, "a's claim ran out and b took it")
+        try await queue.markNotified(workflowID: done.id, agentID: "b", at: t0 + 92)
         #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 500) == [])
         #expect(try await queue.claimNotification(workflowID: done.id, agentID: "b", until: t0 + 600, at: t0 + 500) == false)
         #expect(try await queue.claimNotification(workflowID: UUID(), agentID: "b", until: t0 + 600, at: t0 + 500) == false)
-        await expectQueueError(.notFound) { try await queue.markNotified(workflowID: UUID(), at: t0) }
+        await expectQueueError(.notFound) { try await queue.markNotified(workflowID: UUID(), agentID: "b", at: t0) }
 
         // Many agents asking at once: exactly one gets it.
         let (raced, racedTasks) = try await queue.submit(workflow("raced", [task("r")]), defaultMaxAttempts: 1, at: t0)
@@ -126,7 +129,7 @@ extension QueueConformance {
         #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 1).map(\.id) == [flaky.id, other.id])
         for id in [flaky.id, other.id] {
             #expect(try await queue.claimNotification(workflowID: id, agentID: "a", until: t0 + 60, at: t0 + 1))
-            try await queue.markNotified(workflowID: id, at: t0 + 2)
+            try await queue.markNotified(workflowID: id, agentID: "a", at: t0 + 2)
             #expect(try await queue.workflow(id)?.notifiedAt == t0 + 2, "the record says when it was reported")
         }
         #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 3) == [])
@@ -144,7 +147,7 @@ extension QueueConformance {
         // Ended again: listed and claimable at once, though a's old claim ran to t0+60: the retry cleared it.
         #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 31).map(\.id) == [flaky.id])
         #expect(try await queue.claimNotification(workflowID: flaky.id, agentID: "b", until: t0 + 90, at: t0 + 31))
-        try await queue.markNotified(workflowID: flaky.id, at: t0 + 32)
+        try await queue.markNotified(workflowID: flaky.id, agentID: "b", at: t0 + 32)
         #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 33) == [])
 
         // A claim taken, then the workflow retried before the report went: the claim goes too.
@@ -159,13 +162,20 @@ extension QueueConformance {
         // Retried while the report was being sent: the sender's mark comes too late and is ignored.
         #expect(try await queue.claimNotification(workflowID: other.id, agentID: "b", until: t0 + 500, at: t0 + 45))
         _ = try await queue.retry(taskID: otherTasks[0].id, at: t0 + 46)
-        try await queue.markNotified(workflowID: other.id, at: t0 + 47)
+        try await queue.markNotified(workflowID: other.id, agentID: "b", at: t0 + 47)
         #expect(try await queue.workflow(other.id)?.notifiedAt == nil, "the end after the retry is still to report")
         try await runAttempt(queue, otherTasks[0], .exited(code: 1), at: t0 + 48)
         #expect(try await queue.workflowsToNotify(since: t0 - 100, at: t0 + 49).map(\.id) == [other.id])
 
+        // The retried task even ended before the sender's mark: the claim is gone, so no mark.
+        #expect(try await queue.claimNotification(workflowID: other.id, agentID: "a", until: t0 + 600, at: t0 + 50))
+        _ = try await queue.retry(taskID: otherTasks[0].id, at: t0 + 51)
+        try await runAttempt(queue, otherTasks[0], .exited(code: 1), at: t0 + 52)
+        try await queue.markNotified(workflowID: other.id, agentID: "a", at: t0 + 53)
+        #expect(try await queue.workflow(other.id)?.notifiedAt == nil, "the end after the retry is still to report")
+
         // A refused retry (a completed task) leaves the delivery as it was.
-        await expectQueueError(.illegalTransition) { _ = try await queue.retry(taskID: flakyTasks[0].id, at: t0 + 50) }
+        await expectQueueError(.illegalTransition) { _ = try await queue.retry(taskID: flakyTasks[0].id, at: t0 + 60) }
         #expect(try await queue.workflow(flaky.id)?.notifiedAt == t0 + 32)
     }
 }

@@ -135,7 +135,7 @@ public actor WorkflowNotifier: Service {
         }
         if problem == nil {
             do {
-                try await queue.markNotified(workflowID: workflow.id, at: now())
+                try await queue.markNotified(workflowID: workflow.id, agentID: agentID, at: now())
                 retries[workflow.id] = nil
                 logger.info("notify: reported the end of workflow \(workflow.name) (\(id)) to \(settings.url.host ?? "-")")
             } catch {

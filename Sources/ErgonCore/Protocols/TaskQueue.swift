@@ -105,9 +105,10 @@ public protocol TaskQueue: Sendable {
     /// Claims the report of an ended workflow for `agentID` until `until` (renewing its own
     /// claim); false when it was reported, another agent's claim holds, or a task is live.
     func claimNotification(workflowID: UUID, agentID: String, until: Date, at now: Date) async throws -> Bool
-    /// Records that the workflow's end was reported (the workflow's `notifiedAt`); does nothing
-    /// while a task of it is live (retried while the report was sent), so its next end is reported.
-    func markNotified(workflowID: UUID, at now: Date) async throws
+    /// Records that `agentID` reported the workflow's end (the workflow's `notifiedAt`). Does
+    /// nothing unless `agentID` still holds the claim and no task of it is live: a retry while
+    /// the report was on its way clears the claim, so the end after the retry is reported too.
+    func markNotified(workflowID: UUID, agentID: String, at now: Date) async throws
 
     // MARK: many agents
 

@@ -214,12 +214,15 @@ public actor MemoryTaskQueue: TaskQueue {
     }
 
     /// Records that the workflow's end was reported.
-    public func markNotified(workflowID: UUID, at now: Date) async throws {
+    public func markNotified(workflowID: UUID, agentID: String, at now: Date) async throws {
         guard let index = workflowRecords.firstIndex(where: { $0.id == workflowID }) else {
             throw QueueError(.notFound, "no workflow with id \(workflowID.uuidString.lowercased())")
         }
-        // A task live again (retried while the report was on its way): its end comes later.
-        guard !taskRecords.contains(where: { $0.workflowID == workflowID && !$0.state.isTerminal }) else { return }
+        // The claim gone (a retry while the report was on its way), or a task live again: the
+        // end after the retry is still to report.
+        guard reportClaims[workflowID]?.claimedBy == agentID,
+            !taskRecords.contains(where: { $0.workflowID == workflowID && !$0.state.isTerminal })
+        else { return }
         workflowRecords[index].notifiedAt = now
     }
 

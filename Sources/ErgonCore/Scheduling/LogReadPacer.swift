@@ -64,4 +64,9 @@ struct LogReadPacer {
     mutating func forget(_ taskID: UUID) {
         lastRead[taskID] = nil
     }
+
+    /// Forgets every task but `held` (tasks taken over by another agent, or released).
+    mutating func keepOnly(_ held: Set<UUID>) {
+        if lastRead.keys.contains(where: { !held.contains($0) }) { lastRead = lastRead.filter { held.contains($0.key) } }
+    }
 }

@@ -290,6 +290,7 @@ public actor Scheduler: Service {
         let byTask = Dictionary(snapshot.held.map { ($0.task.id, $0) }, uniquingKeysWith: { a, _ in a })
         // A task that left this agent, even for a tick, has its spool looked at again if it comes back.
         wholeSpools = wholeSpools.filter { byTask[$0.taskID]?.attempt.number == $0.attempt }
+        logReads.keepOnly(Set(byTask.keys))
         var actions = Reconciler.decide(snapshot, now: now(), policy: policy)
         logReaders = actions.count(where: { if case .track(_, _, _, _, true) = $0 { return true } else { return false } })
         // With a thousand running instances, most ticks have nothing to do for most of them.
