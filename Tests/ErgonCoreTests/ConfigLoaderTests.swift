@@ -36,6 +36,7 @@ struct ConfigLoaderTests {
               max_dph: 0.6
               max_offers_tried: 3
               provisioning_timeout: 15m
+              log_reads_per_second: 2.5
               registries:
                 - {host: ghcr.io, username: bot, password: "${GHCR}"}
             """
@@ -47,11 +48,13 @@ struct ConfigLoaderTests {
         #expect(config.vast.diskGB == 30)
         #expect(config.vast.maxDPH == 0.6)
         #expect(config.vast.maxOffersTried == 3)
+        #expect(config.vast.logReadsPerSecond == 2.5)
         #expect(config.provisioningTimeout == .seconds(900))
         #expect(config.vast.registries == [.init(host: "ghcr.io", username: "bot", password: "tok")])
         // Without its own deadline, vast mode uses the scheduler's.
         let plain = try parse("agent: {id: v}\nmode: vast\nscheduler: {provisioning_timeout: 40m}\nvast_api: {api_key: k}")
         #expect(plain.provisioningTimeout == .seconds(2400))
+        #expect(plain.vast.logReadsPerSecond == 5)
     }
 
     @Test func s3StoreReadsItsKeysFromTheFileOrTheStandardAWSVariables() throws {
@@ -314,6 +317,12 @@ struct ConfigLoaderTests {
          "ergon.yaml: vast_api.url: invalid URL \"console.vast.ai\" (expected http(s)://HOST[:PORT], e.g. https://console.vast.ai)"),
         ("vast_api:\n  max_dph: 0", .invalidValue, "vast_api.max_dph",
          "ergon.yaml: vast_api.max_dph: max_dph must be a price per hour above 0, got \"0\""),
+        ("vast_api:\n  log_reads_per_second: 0", .invalidValue, "vast_api.log_reads_per_second",
+         "ergon.yaml: vast_api.log_reads_per_second: log_reads_per_second must be above 0 and at most 1000, got \"0\""),
+        ("vast_api:\n  log_reads_per_second: 5000", .invalidValue, "vast_api.log_reads_per_second",
+         "ergon.yaml: vast_api.log_reads_per_second: log_reads_per_second must be above 0 and at most 1000, got \"5000\""),
+        ("vast_api:\n  log_reads_per_second: fast", .wrongType, "vast_api.log_reads_per_second",
+         "ergon.yaml: vast_api.log_reads_per_second: expected a number, got \"fast\""),
         ("vast_api:\n  api_kye: k", .unknownKey, "vast_api.api_kye",
          "ergon.yaml: vast_api.api_kye: unknown key (did you mean \"api_key\"?)"),
         ("queue: postgres://ergon@db", .invalidValue, "queue",
