@@ -19,7 +19,6 @@ import math
 import os
 import re
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_result import result_line  # noqa: E402
+from children import stop_child  # noqa: E402
 
 API_KEY = "bench-key"
 PAGE_SIZE = 25  # instances per page of GET /api/v1/instances/ (Vast's cap, see VAST_API.md)
@@ -90,13 +90,7 @@ class Simulator:
         urllib.request.urlopen(request, timeout=30).read()
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_child(self.process, 30)
 
 
 class Agent:
@@ -179,14 +173,7 @@ vast_api:
         return values["VmRSS"], values["VmHWM"]
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                say("the agent did not stop within 120 s of SIGTERM; killing it")
-                self.process.kill()
-                self.process.wait()
+        stop_child(self.process, 120, on_kill=lambda: say("the agent did not stop within 120 s of SIGTERM; killing it"))
 
 
 def metric(samples, name, **labels):

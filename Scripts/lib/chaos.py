@@ -39,6 +39,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 
 from chaos_figures import TERMINAL, Figures
+from children import stop_child
 
 AGENT_ID = "chaos"
 LINE_INTERVAL = 0.5
@@ -192,13 +193,7 @@ class Simulator:
             return json.load(answer)
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_child(self.process, 20)
 
 
 class Agent:
@@ -229,13 +224,8 @@ class Agent:
         """SIGTERM (the agent drains), then SIGKILL if it has not exited within `timeout`."""
         if not self.alive():
             return self.process.returncode if self.process else None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            return "killed after SIGTERM timed out"
+        status = stop_child(self.process, timeout)
+        return "killed after SIGTERM timed out" if status is None else status
 
 
 def write_config(work, sim_url, proxy_port, bucket, parallel):

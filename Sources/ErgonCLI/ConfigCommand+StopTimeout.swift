@@ -19,9 +19,7 @@ extension ConfigCommand {
         var file: String
 
         func run() async throws {
-            var option = ConfigOption()
-            option.config = file
-            let config = try option.load(quiet: true)
+            let config = try ConfigOption.load(file: file)
             print(Int(config.stopTimeout.seconds.rounded(.up)))
         }
     }

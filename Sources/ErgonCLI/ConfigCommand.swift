@@ -16,9 +16,7 @@ struct ConfigCommand: AsyncParsableCommand {
         var file: String
 
         func run() async throws {
-            var option = ConfigOption()
-            option.config = file
-            let config = try option.load(quiet: true)
+            let config = try ConfigOption.load(file: file)
             let environment = ProcessInfo.processInfo.environment
             for warning in SecretFileCheck.warnings(configPath: file, config: config, environment: environment) {
                 FileHandle.standardError.write(Data("ergon: warning: \(warning)\n".utf8))

@@ -10,6 +10,14 @@ struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: "The configuration file (default: ergon.yaml in the current directory).")
     var config: String = "ergon.yaml"
 
+    /// Loads and validates `file` without saying which file it read (`config` subcommands,
+    /// which name it themselves).
+    static func load(file: String) throws -> ErgonConfig {
+        var option = ConfigOption()
+        option.config = file
+        return try option.load(quiet: true)
+    }
+
     /// Loads and validates the configuration, saying on standard error which file it read.
     func load(quiet: Bool = false) throws -> ErgonConfig {
         let path = config
