@@ -50,6 +50,19 @@ import Testing
         #expect(readTasks.count == tasks.count)
     }
 
+    @Test func extraReadsAreChargedToTheRate() {
+        var pacer = LogReadPacer(ratePerSecond: 1, minimumInterval: 0, burst: 2)
+        let (a, b) = (UUID(), UUID())
+        #expect(ask(&pacer, a, running: 2, now: start))
+        pacer.read(a, at: start)
+        pacer.charge(3)  // a's read outgrew its tail and took three longer ones: the bucket is at -2
+        #expect(!ask(&pacer, b, running: 2, now: start + 2.5))
+        #expect(ask(&pacer, b, running: 2, now: start + 3.5))
+        var unpaced = LogReadPacer(ratePerSecond: nil, minimumInterval: 0, burst: 1)
+        unpaced.charge(100)
+        #expect(ask(&unpaced, b, running: 2, now: start))
+    }
+
     @Test func aForgottenTaskIsDueAgain() {
         var pacer = LogReadPacer(ratePerSecond: 5, minimumInterval: 4, burst: 5)
         let task = UUID()

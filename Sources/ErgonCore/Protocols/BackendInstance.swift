@@ -55,9 +55,13 @@ public struct LogRead: Equatable, Sendable {
     public var bytes: [UInt8]
     /// The backend's opaque position after these bytes; stored with the attempt.
     public var cursor: String?
-    public init(bytes: [UInt8], cursor: String?) {
+    /// Reads made on top of the first (vast: longer tails after the log outgrew the first),
+    /// which the scheduler charges to the backend's read rate.
+    public var extraReads: Int
+    public init(bytes: [UInt8], cursor: String?, extraReads: Int = 0) {
         self.bytes = bytes
         self.cursor = cursor
+        self.extraReads = extraReads
     }
 }
 

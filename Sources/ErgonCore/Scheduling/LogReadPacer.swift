@@ -60,6 +60,12 @@ struct LogReadPacer {
         lastRead[taskID] = now
     }
 
+    /// Charges `reads` made on top of a paced one (longer tails, final reads) to the rate: the
+    /// bucket may go below zero, and later reads wait it out.
+    mutating func charge(_ reads: Int) {
+        if ratePerSecond != nil { tokens -= Double(max(0, reads)) }
+    }
+
     /// Forgets a task whose attempt ended.
     mutating func forget(_ taskID: UUID) {
         lastRead[taskID] = nil

@@ -380,6 +380,7 @@ extension Scheduler {
     func pullLogs(_ attempt: AttemptRecord, instanceID: String) async throws -> AttemptRecord {
         var attempt = attempt
         let read = try await backend.readLogs(instanceID: instanceID, cursor: attempt.logCursor)
+        if backend.pacesLogReads { logReads.charge(read.extraReads) }
         if !read.bytes.isEmpty {
             try shipper.spool.append(taskID: attempt.taskID, attempt: attempt.number, at: attempt.logSpooled, bytes: read.bytes)
             attempt.logSpooled += Int64(read.bytes.count)

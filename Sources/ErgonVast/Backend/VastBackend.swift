@@ -147,7 +147,9 @@ public struct VastBackend: Backend {
         let id = try Self.instanceNumber(instanceID)
         var position = cursor.flatMap(VastLogCursor.init(encoded:)) ?? VastLogCursor()
         var step: VastLogCursor.Step
+        var extraReads = -1
         repeat {
+            extraReads += 1
             let text: String
             do {
                 text = try await client.logs(id: id, tail: position.tail)
@@ -164,7 +166,7 @@ public struct VastBackend: Backend {
         if step.gap {
             logger.warning("instance \(instanceID): log lines were lost between two reads; asking for \(step.cursor.tail) lines from now on")
         }
-        return LogRead(bytes: step.bytes, cursor: step.cursor.encoded)
+        return LogRead(bytes: step.bytes, cursor: step.cursor.encoded, extraReads: extraReads)
     }
 
     public func destroy(instanceID: String) async throws {
