@@ -48,7 +48,7 @@ extension SQLiteTaskQueue: StoredValues {
         // index; a copied row (`fetchAll`) searches its names on every lookup.
         try Array(
             Row.fetchCursor(db.cachedStatement(sql: "SELECT \(taskColumns) FROM tasks WHERE \(condition) \(suffix)"), arguments: arguments)
-                .map(taskRecord))
+                .map { try taskRecord($0) })
     }
 
     /// Held tasks with their current attempt, in one statement: a tick reads every one, and a
@@ -57,26 +57,26 @@ extension SQLiteTaskQueue: StoredValues {
     static func fetchHeld(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [HeldTask] {
         let statement = try db.cachedStatement(
             sql: """
-                SELECT \(qualifiedTaskColumns), attempts.* FROM tasks
+                SELECT \(qualified(taskColumns, "tasks")), \(qualified(attemptColumns, "attempts")) FROM tasks
                 JOIN attempts ON attempts.task_id = tasks.id AND attempts.number = tasks.attempt
                 WHERE \(condition) ORDER BY tasks.seq
                 """)
-        let adapter = ScopeAdapter([
-            "task": RangeRowAdapter(0..<taskColumnCount), "attempt": SuffixRowAdapter(fromIndex: taskColumnCount),
-        ])
         return try Array(
-            Row.fetchCursor(statement, arguments: arguments, adapter: adapter).map { row in
-                guard let task = row.scopes["task"], let attempt = row.scopes["attempt"] else {
-                    throw corrupt("a held task's row does not split into its task and its attempt")
-                }
-                return HeldTask(task: try taskRecord(task), attempt: try attemptRecord(attempt))
+            Row.fetchCursor(statement, arguments: arguments).map { row in
+                HeldTask(task: try taskRecord(row), attempt: try attemptRecord(row, from: taskColumnCount))
             })
     }
 
-    /// ``taskColumns`` each with its table, for statements that join another table.
-    static let qualifiedTaskColumns = taskColumnNames.map { "tasks." + $0 }.joined(separator: ", ")
-    static let taskColumnNames = taskColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-    static var taskColumnCount: Int { taskColumnNames.count }
+    /// `columns` (a list as ``taskColumns``) each with its table, for statements that join another table.
+    static func qualified(_ columns: String, _ table: String) -> String {
+        columnNames(columns).map { table + "." + $0 }.joined(separator: ", ")
+    }
+
+    static func columnNames(_ columns: String) -> [String] {
+        columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    static let taskColumnCount = columnNames(taskColumns).count
 
     static func fetchTask(_ db: Database, _ id: UUID) throws -> TaskRecord? {
         try fetchTasks(db, where: "id = ?", [text(id)]).first
@@ -88,24 +88,30 @@ extension SQLiteTaskQueue: StoredValues {
         return task
     }
 
-    static func taskRecord(_ row: Row) throws -> TaskRecord {
+    /// The task in a row that has ``taskColumns``, in their order, from column `base` on. Read
+    /// by position: a tick decodes every held task, and a lookup by name costs a search each.
+    static func taskRecord(_ row: Row, from base: Int = 0) throws -> TaskRecord {
         TaskRecord(
-            id: try uuid(row["id"]), workflowID: try uuid(row["workflow_id"]), seq: row["seq"],
-            spec: try taskSpec(row["spec"]), parentIDs: try parentIDs(row["parent_ids"]),
-            state: try enumValue(TaskState.self, row["state"]), attempt: row["attempt"],
-            attemptBase: row["attempt_base"], maxAttempts: row["max_attempts"], agentID: row["agent_id"],
-            exitCode: row["exit_code"], reason: row["reason"], createdAt: date(row["created_at"]),
-            updatedAt: date(row["updated_at"]))
+            id: try uuid(row[base]), workflowID: try uuid(row[base + 1]), seq: row[base + 2],
+            spec: try taskSpec(row[base + 3]), parentIDs: try parentIDs(row[base + 4]),
+            state: try enumValue(TaskState.self, row[base + 5]), attempt: row[base + 6],
+            attemptBase: row[base + 7], maxAttempts: row[base + 8], agentID: row[base + 9],
+            exitCode: row[base + 10], reason: row[base + 11], createdAt: date(row[base + 12]),
+            updatedAt: date(row[base + 13]))
     }
 
     // MARK: attempts
 
+    /// Every column of `attempts`, in the order ``attemptRecord(_:from:)`` reads them.
+    static let attemptColumns = """
+        task_id, number, agent_id, phase, instance_id, gpu, outcome, claimed_at, started_at, ended_at,
+        log_cursor, log_spooled, log_shipped, absent_ticks, price_per_hour, billed_from, rental
+        """
+
     static func insert(_ attempt: AttemptRecord, _ db: Database) throws {
         try db.execute(
             sql: """
-                INSERT INTO attempts (task_id, number, agent_id, phase, instance_id, gpu, outcome, claimed_at,
-                    started_at, ended_at, log_cursor, log_spooled, log_shipped, absent_ticks, price_per_hour,
-                    billed_from, rental)
+                INSERT INTO attempts (\(attemptColumns))
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: try attemptArguments(attempt))
@@ -135,23 +141,25 @@ extension SQLiteTaskQueue: StoredValues {
 
     static func fetchAttempt(_ db: Database, taskID: UUID, number: Int) throws -> AttemptRecord? {
         try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM attempts WHERE task_id = ? AND number = ?"), arguments: [text(taskID), number]
-        ).map(attemptRecord)
+            db.cachedStatement(sql: "SELECT \(attemptColumns) FROM attempts WHERE task_id = ? AND number = ?"),
+            arguments: [text(taskID), number]
+        ).map { try attemptRecord($0) }
     }
 
-    static func attemptRecord(_ row: Row) throws -> AttemptRecord {
-        let outcome: String? = row["outcome"]
-        let startedAt: Double? = row["started_at"]
-        let endedAt: Double? = row["ended_at"]
-        let billedFrom: Double? = row["billed_from"]
-        let rental: String? = row["rental"]
+    /// The attempt in a row that has ``attemptColumns``, in their order, from column `base` on.
+    static func attemptRecord(_ row: Row, from base: Int = 0) throws -> AttemptRecord {
+        let outcome: String? = row[base + 6]
+        let startedAt: Double? = row[base + 8]
+        let endedAt: Double? = row[base + 9]
+        let billedFrom: Double? = row[base + 15]
+        let rental: String? = row[base + 16]
         return AttemptRecord(
-            taskID: try uuid(row["task_id"]), number: row["number"], agentID: row["agent_id"],
-            phase: try enumValue(AttemptPhase.self, row["phase"]), instanceID: row["instance_id"], gpu: row["gpu"],
-            outcome: try outcome.map { try decode(AttemptOutcome.self, $0) }, claimedAt: date(row["claimed_at"]),
-            startedAt: startedAt.map(date), endedAt: endedAt.map(date), logCursor: row["log_cursor"],
-            logSpooled: row["log_spooled"], logShipped: row["log_shipped"], absentTicks: row["absent_ticks"],
-            pricePerHour: row["price_per_hour"], billedFrom: billedFrom.map(date),
+            taskID: try uuid(row[base]), number: row[base + 1], agentID: row[base + 2],
+            phase: try enumValue(AttemptPhase.self, row[base + 3]), instanceID: row[base + 4], gpu: row[base + 5],
+            outcome: try outcome.map { try decode(AttemptOutcome.self, $0) }, claimedAt: date(row[base + 7]),
+            startedAt: startedAt.map(date), endedAt: endedAt.map(date), logCursor: row[base + 10],
+            logSpooled: row[base + 11], logShipped: row[base + 12], absentTicks: row[base + 13],
+            pricePerHour: row[base + 14], billedFrom: billedFrom.map(date),
             rental: try rental.map(rentalChoice))
     }
 

@@ -96,8 +96,9 @@ public final class SQLiteTaskQueue: TaskQueue {
     public func attempts(of taskID: UUID) async throws -> [AttemptRecord] {
         try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM attempts WHERE task_id = ? ORDER BY number", arguments: [Self.text(taskID)]
-            ).map(Self.attemptRecord)
+                db, sql: "SELECT \(Self.attemptColumns) FROM attempts WHERE task_id = ? ORDER BY number",
+                arguments: [Self.text(taskID)]
+            ).map { try Self.attemptRecord($0) }
         }
     }
 
@@ -135,9 +136,12 @@ public final class SQLiteTaskQueue: TaskQueue {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM attempts WHERE price_per_hour IS NOT NULL AND (ended_at IS NULL OR ended_at > ?)",
+                sql: """
+                    SELECT \(Self.attemptColumns) FROM attempts
+                    WHERE price_per_hour IS NOT NULL AND (ended_at IS NULL OR ended_at > ?)
+                    """,
                 arguments: [Self.seconds(since)]
-            ).map(Self.attemptRecord)
+            ).map { try Self.attemptRecord($0) }
         }
     }
 

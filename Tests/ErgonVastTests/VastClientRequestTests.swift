@@ -57,9 +57,12 @@ import Testing
         #expect(items["after_token"] == "eyJ2+/=")
         #expect(try JSONValue.decode(Data(try #require(items["select_filters"]).utf8)) == filters)
         #expect(try JSONValue.decode(Data(try #require(items["order_by"]).utf8)) == [["col": "id", "dir": "asc"]])
+        // Only the columns the agent reads: a whole row is some eighty members.
+        let columns = try JSONValue.decode(Data(try #require(items["select_cols"]).utf8)).arrayValue?.compactMap(\.stringValue)
+        #expect(columns.map(Set.init) == VastInstance.readFields)
         // Without filters the CLI still sends an empty object, and no token on the first page.
         let first = VastCall.listInstances(selectFilters: nil, limit: 10, after: nil)
-        #expect(first.query.map(\.name) == ["limit", "select_filters", "order_by"])
+        #expect(first.query.map(\.name) == ["limit", "select_filters", "order_by", "select_cols"])
         #expect(first.query[1].value == "{}")
     }
 

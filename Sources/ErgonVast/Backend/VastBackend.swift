@@ -101,14 +101,15 @@ public struct VastBackend: Backend {
             throw Self.backendError(error, doing: "listing instances")
         }
         let ours = instances.filter { instance in prefixes.contains { instance.label?.hasPrefix($0) ?? false } }
-        await hosts.noteListing(ours.map(\.backendInstance))
+        let listed = ours.map(\.backendInstance)
+        await hosts.noteListing(listed)
         // Only a started container proves the image is on the machine: an order, or a host
         // that never finished loading, does not.
         await warmHosts?.record(ours.compactMap { instance in
             guard instance.hasStartedItsImage, let machine = instance.machineID, let image = instance.imageUUID else { return nil }
             return (image: image, machine: machine)
         })
-        return ours.map(\.backendInstance)
+        return listed
     }
 
     /// `vast:<api url>#<fingerprint of the api key>`: agents on one account see each other's

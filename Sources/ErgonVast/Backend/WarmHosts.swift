@@ -26,6 +26,10 @@ public actor WarmHosts {
     private let logger: Logger
     /// Image key (``key(_:)``) → machine id → when the image last ran there.
     private var lastRan: [String: [Int: Date]]
+    /// Keys of the images listings named, so a listing of a thousand instances parses each
+    /// distinct image once, not once per instance per tick. Bounded by ``keyCacheLimit``.
+    private var keys: [String: String] = [:]
+    static let keyCacheLimit = 1024
 
     /// Loads the record at `path`: a missing file is an empty record, an unreadable one is
     /// logged and started again; machines past ``retention`` are dropped.
@@ -46,6 +50,14 @@ public actor WarmHosts {
         ImageReference.canonical(image)
     }
 
+    private func cachedKey(_ image: String) -> String {
+        if let key = keys[image] { return key }
+        if keys.count >= Self.keyCacheLimit { keys.removeAll(keepingCapacity: true) }
+        let key = Self.key(image)
+        keys[image] = key
+        return key
+    }
+
     /// The machines that ran `image` within ``retention``, with when each last did.
     public func machines(for image: String) -> [Int: Date] {
         let time = now()
@@ -59,7 +71,7 @@ public actor WarmHosts {
         let time = date ?? now()
         var changed = false
         for run in runs {
-            let key = Self.key(run.image)
+            let key = cachedKey(run.image)
             if let known = lastRan[key]?[run.machine], time.timeIntervalSince(known) < Self.refreshInterval { continue }
             lastRan[key, default: [:]][run.machine] = time
             changed = true

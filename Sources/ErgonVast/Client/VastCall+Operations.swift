@@ -18,10 +18,15 @@ extension VastCall {
             ("limit", String(limit)),
             ("select_filters", (selectFilters ?? [:]).jsonText),
             ("order_by", #"[{"col":"id","dir":"asc"}]"#),
+            ("select_cols", listedColumns),
         ]
         if let token { query.append(("after_token", token)) }
         return VastCall(operation: .listInstances, method: .GET, path: "/api/v1/instances/", query: query)
     }
+
+    /// The columns a listing asks for, as the CLI's `show instances` does: the members the agent
+    /// reads (``VastInstance/readFields``), not the eighty or so of a whole row.
+    static let listedColumns = JSONValue.array(VastInstance.readFields.sorted().map { .string($0) }).jsonText
 
     /// `GET /api/v0/instances/{id}/?owner=me`.
     static func showInstance(id: Int) -> VastCall {

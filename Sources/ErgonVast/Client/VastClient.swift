@@ -3,6 +3,7 @@ import ErgonCore
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
 /// A client for the Vast.ai REST API: offers, instances, logs.
 ///
@@ -33,7 +34,7 @@ public struct VastClient: Sendable {
 
     /// A client using an `HTTPClient` the caller owns and shuts down.
     ///
-    /// `clock` paces resends, log polling and request deadlines.
+    /// `clock` paces resends and log polling; request deadlines run on the HTTP client's event loop.
     public init(
         baseURL: URL, apiKey: String, httpClient: HTTPClient, retry: VastRetryPolicy = .standard,
         logger: Logger = Logger(label: "ergon.vast"), clock: any Clock<Duration> = ContinuousClock()
@@ -169,20 +170,30 @@ public struct VastClient: Sendable {
         }
     }
 
-    /// Runs `body`, throwing `.timeout` when it outlasts `timeout` on the client's clock.
+    /// Runs `body`, throwing `.timeout` when it outlasts `timeout`.
+    ///
+    /// The deadline is a timer on the HTTP client's event loop that cancels the task reading
+    /// the answer. A sleeping child task in a group did the same with a dispatch timer set and
+    /// torn down per call: at a hundred calls a tick, a twentieth of the agent's CPU.
     private func withDeadline<T: Sendable>(
         _ timeout: Duration, call: VastCall, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let clock = self.clock
-        return try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await clock.sleep(for: timeout)
-                throw VastError(kind: .timeout, message: "\(call.label): no complete answer within \(timeout)")
+        let expired = DeadlineFlag()
+        let work = Task { try await body() }
+        let timer = http.eventLoopGroup.any().scheduleTask(in: TimeAmount(timeout)) {
+            expired.set()
+            work.cancel()
+        }
+        defer { timer.cancel() }
+        do {
+            return try await withTaskCancellationHandler {
+                try await work.value
+            } onCancel: {
+                work.cancel()
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw CancellationError() }
-            return first
+        } catch {
+            guard !Task.isCancelled, expired.isSet else { throw error }
+            throw VastError(kind: .timeout, message: "\(call.label): no complete answer within \(timeout)")
         }
     }
 
@@ -192,6 +203,14 @@ public struct VastClient: Sendable {
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
+}
+
+/// Set once, by a deadline's timer, read by the call it ended.
+private final class DeadlineFlag: Sendable {
+    private let value = Mutex(false)
+
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 extension VastError.Kind {
