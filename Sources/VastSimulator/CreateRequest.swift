@@ -1,3 +1,4 @@
+import ErgonCore
 import ErgonVast
 
 /// The body of `PUT /api/v0/asks/{id}/`, checked as the API checks it.
@@ -106,5 +107,10 @@ struct CreateRequest: Sendable {
     var runsShellScript: Bool {
         guard let onstart, !onstart.isEmpty, let args, args.count >= 2 else { return false }
         return args[0] == "-c"
+    }
+
+    /// True when the wrapper's script runs an acceptance check before the command.
+    var runsAcceptanceCheck: Bool {
+        runsShellScript && args?[1].contains(AcceptanceMarker.tag) == true
     }
 }

@@ -29,11 +29,16 @@ public enum FaultKind: String, Sendable, Codable, CaseIterable {
     /// stopped triple (`cur_state = intended_status = next_state = stopped`) without being asked,
     /// and no end of output.
     case interrupted
+    /// Create only: the instance's GPU fails Ergon's acceptance check (`vast_api.acceptance_check`)
+    /// when the create runs one: the log shows the check's failure line and the wrapper ends
+    /// before the task's command, the check's status being ``FaultRule/status`` (default 1).
+    /// Without a check in the create, the task runs as usual.
+    case gpuCheckFailure = "gpu_check_failure"
 
     /// True for kinds decided at create that shape the instance's life rather than the answer.
     public var isLifecycle: Bool {
         switch self {
-        case .stuckLoading, .ociFailure, .hostOffline, .interrupted: return true
+        case .stuckLoading, .ociFailure, .hostOffline, .interrupted, .gpuCheckFailure: return true
         default: return false
         }
     }

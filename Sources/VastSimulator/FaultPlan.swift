@@ -23,7 +23,7 @@ import Foundation
 /// - `seed` (optional): the seed of fault decisions; the simulator's seed when absent.
 /// - `faults[]` — `kind` (required): one of ``FaultKind`` (`rate_limit`, `server_error`,
 ///   `soft_error`, `auth_error`, `delay`, `offer_taken`, `error_with_contract`, `stuck_loading`,
-///   `oci_failure`, `host_offline`, `interrupted`); `endpoint`: a name of ``SimulatorEndpoint``
+///   `oci_failure`, `host_offline`, `interrupted`, `gpu_check_failure`); `endpoint`: a name of ``SimulatorEndpoint``
 ///   (`user`, `search`, `create`, `list`, `show`, `destroy`, `label`, `state`, `logs`,
 ///   `log_result`, `other`), a list of them, or `*` (default; create-only kinds imply `create`);
 ///   `rate` 0–1 (default 1); `after`: matching requests let through first (default 0); `times`:

@@ -31,6 +31,9 @@ struct SimulatedInstance: Sendable {
     var label: String?
     let request: CreateRequest
     let program: SimulatedProgram
+    /// Lines the launch wrapper prints before the command's output in every run (the
+    /// acceptance check's passed line).
+    let preamble: [String]
     /// The line Ergon's launch wrapper prints at exit, without the status (nil when the create
     /// does not run the wrapper).
     let exitMarkerPrefix: String?
@@ -97,9 +100,9 @@ struct SimulatedInstance: Sendable {
             case .loading, .created, .stopped(elapsed: nil):
                 continue
             case .running(let elapsed), .offline(let elapsed), .stopped(elapsed: let elapsed?):
-                lines += program.lines(instanceID: id, elapsed: elapsed, exitMarker: nil)
+                lines += preamble + program.lines(instanceID: id, elapsed: elapsed, exitMarker: nil)
             case .finished:
-                lines += program.lines(
+                lines += preamble + program.lines(
                     instanceID: id, elapsed: program.runSeconds,
                     exitMarker: exitMarkerPrefix.map { "\($0)\(program.exitCode)" })
             }

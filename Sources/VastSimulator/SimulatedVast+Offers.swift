@@ -115,9 +115,23 @@ extension SimulatedVast {
         let now = clock.now()
         let id = nextInstanceID
         nextInstanceID += 1
-        let program = options.program(image: request.image, env: request.environment)
-        let marker = request.runsShellScript
-            ? request.label.flatMap(InstanceLabel.init(vastLabel:)).map { ExitMarker.prefix(label: $0) } : nil
+        var program = options.program(image: request.image, env: request.environment)
+        let wrapperLabel = request.runsShellScript ? request.label.flatMap(InstanceLabel.init(vastLabel:)) : nil
+        var marker = wrapperLabel.map { ExitMarker.prefix(label: $0) }
+        var preamble: [String] = []
+        if let wrapperLabel, request.runsAcceptanceCheck {
+            if fault?.kind == .gpuCheckFailure, docker == nil, options.dockerSocket == nil {
+                // The check fails at once: its failure line, then the wrapper ends without
+                // running the command (so without an exit marker).
+                program = SimulatedProgram(
+                    loadSeconds: program.loadSeconds, runSeconds: 1,
+                    output: [Self.gpuCheckMessage, AcceptanceMarker.failedPrefix(label: wrapperLabel) + String(fault?.status ?? 1)],
+                    exitCode: 97)
+                marker = nil
+            } else {
+                preamble = [AcceptanceMarker.passedLine(label: wrapperLabel)]
+            }
+        }
         var run = SimulatedInstance.Run(start: now)
         var lifecycle: SimulatedInstance.LifecycleFault?
         let dockerMode = docker != nil || options.dockerSocket != nil
@@ -135,7 +149,7 @@ extension SimulatedVast {
         let storageHour = offer.storageCost * request.disk / 720
         var instance = SimulatedInstance(
             id: id, offer: offer, createdAt: now, apiKey: Self.newKey(), label: request.label, request: request,
-            program: program, exitMarkerPrefix: marker, fault: lifecycle, runs: [run], destroyedAt: nil,
+            program: program, preamble: preamble, exitMarkerPrefix: marker, fault: lifecycle, runs: [run], destroyedAt: nil,
             dphTotal: SimulatedOffer.rounded((request.price ?? offer.dphBase) + storageHour), container: nil)
         if dockerMode {
             var container = InstanceContainer()
@@ -161,6 +175,10 @@ extension SimulatedVast {
         }
         return ["success": true, "new_contract": .number(Double(id)), "instance_api_key": .string(instance.apiKey)]
     }
+
+    /// What a GPU that fails the acceptance check prints.
+    static let gpuCheckMessage =
+        "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running."
 
     /// The status message of a container the host could not start.
     static let ociMessage =

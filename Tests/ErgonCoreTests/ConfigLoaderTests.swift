@@ -37,6 +37,7 @@ struct ConfigLoaderTests {
               max_offers_tried: 3
               provisioning_timeout: 15m
               log_reads_per_second: 2.5
+              acceptance_check: {command: "nvidia-smi -L", timeout: 20s, max_rejections: 1}
               registries:
                 - {host: ghcr.io, username: bot, password: "${GHCR}"}
             """
@@ -49,12 +50,17 @@ struct ConfigLoaderTests {
         #expect(config.vast.maxDPH == 0.6)
         #expect(config.vast.maxOffersTried == 3)
         #expect(config.vast.logReadsPerSecond == 2.5)
+        #expect(config.vast.acceptanceCheck == AcceptanceCheck(command: "nvidia-smi -L", timeout: .seconds(20), maxRejections: 1))
         #expect(config.provisioningTimeout == .seconds(900))
         #expect(config.vast.registries == [.init(host: "ghcr.io", username: "bot", password: "tok")])
         // Without its own deadline, vast mode uses the scheduler's.
         let plain = try parse("agent: {id: v}\nmode: vast\nscheduler: {provisioning_timeout: 40m}\nvast_api: {api_key: k}")
         #expect(plain.provisioningTimeout == .seconds(2400))
         #expect(plain.vast.logReadsPerSecond == 5)
+        #expect(plain.vast.acceptanceCheck == nil)
+        // A bare command takes the default timeout and rejections.
+        let short = try parse("agent: {id: v}\nmode: vast\nvast_api: {api_key: k, acceptance_check: nvidia-smi}")
+        #expect(short.vast.acceptanceCheck == AcceptanceCheck(command: "nvidia-smi", timeout: .seconds(60), maxRejections: 3))
     }
 
     @Test func s3StoreReadsItsKeysFromTheFileOrTheStandardAWSVariables() throws {
@@ -323,6 +329,14 @@ struct ConfigLoaderTests {
          "ergon.yaml: vast_api.log_reads_per_second: log_reads_per_second must be above 0 and at most 1000, got \"5000\""),
         ("vast_api:\n  log_reads_per_second: fast", .wrongType, "vast_api.log_reads_per_second",
          "ergon.yaml: vast_api.log_reads_per_second: expected a number, got \"fast\""),
+        ("vast_api:\n  acceptance_check: {timeout: 20s}", .invalidValue, "vast_api.acceptance_check",
+         "ergon.yaml: vast_api.acceptance_check: has no command (e.g. command: nvidia-smi)"),
+        ("vast_api:\n  acceptance_check: {command: nvidia-smi, timeout: 2h}", .invalidValue, "vast_api.acceptance_check.timeout",
+         "ergon.yaml: vast_api.acceptance_check.timeout: an acceptance check is meant to be short: at most 1h, got \"2h\""),
+        ("vast_api:\n  acceptance_check: {command: nvidia-smi, max_rejection: 2}", .unknownKey, "vast_api.acceptance_check.max_rejection",
+         "ergon.yaml: vast_api.acceptance_check.max_rejection: unknown key (did you mean \"max_rejections\"?)"),
+        ("vast_api:\n  acceptance_check: \"\"", .invalidValue, "vast_api.acceptance_check",
+         "ergon.yaml: vast_api.acceptance_check: is empty (expected a shell command such as \"nvidia-smi\")"),
         ("vast_api:\n  api_kye: k", .unknownKey, "vast_api.api_kye",
          "ergon.yaml: vast_api.api_kye: unknown key (did you mean \"api_key\"?)"),
         ("queue: postgres://ergon@db", .invalidValue, "queue",

@@ -76,10 +76,11 @@ struct WorkflowLoaderTests {
                 resources:
                   - {type: http, url: "https://example.org/m.tar.gz", target: /models, sha256: \(String(repeating: "AB", count: 32))}
                   - {type: HF, url: "hf://org/model@v2/weights/model.bin", target: /hf, model: true}
-                vast: {disk_gb: 12.5}
+                vast: {disk_gb: 12.5, acceptance_check: "nvidia-smi -L"}
               - slug: b
                 image: alpine:3
                 entrypoint: []
+                vast: {acceptance_check: false}
                 parents: [a.1_x]
             """, fileName: "wf.yaml")
         let a = spec.tasks[0]
@@ -98,7 +99,8 @@ struct WorkflowLoaderTests {
                          sha256: String(repeating: "ab", count: 32)),
             TaskResource(type: "HF", url: "hf://org/model@v2/weights/model.bin", target: "/hf", model: true),
         ])
-        #expect(a.vast == VastTaskOptions(offerFilters: nil, diskGB: 12.5))
+        #expect(a.vast == VastTaskOptions(offerFilters: nil, diskGB: 12.5, acceptanceCheck: "nvidia-smi -L"))
+        #expect(spec.tasks[1].vast == VastTaskOptions(acceptanceCheck: ""))
         #expect(spec.tasks[1].entrypoint == [])
         #expect(spec.tasks[1].parents == ["a.1_x"])
         #expect(spec.tasks[1].priority == 0)
@@ -193,6 +195,10 @@ struct WorkflowLoaderTests {
          "wf.yaml: task \"b\": resources[0].unpak: unknown key (did you mean \"unpack\"?)"),
         (head + "  - {slug: b, image: alpine, vast: {disk_gb: 0}}", .invalidValue, "b",
          "wf.yaml: task \"b\": vast.disk_gb: must be more than 0, got \"0\""),
+        (head + "  - {slug: b, image: alpine, vast: {acceptance_check: true}}", .invalidValue, "b",
+         "wf.yaml: task \"b\": vast.acceptance_check: name the command to run (e.g. \"nvidia-smi\"), or false for no check"),
+        (head + "  - {slug: b, image: alpine, vast: {acceptance_check: \" \"}}", .invalidValue, "b",
+         "wf.yaml: task \"b\": vast.acceptance_check: is empty (expected a shell command such as \"nvidia-smi\", or false)"),
         (head + "  - {slug: b, image: alpine, max_attempts: 0}", .invalidValue, "b",
          "wf.yaml: task \"b\": max_attempts: must be at least 1, got \"0\""),
         (head + "  - {slug: b, image: alpine, gpu: maybe}", .wrongType, "b",

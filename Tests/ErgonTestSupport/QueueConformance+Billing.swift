@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 extension QueueConformance {
-    /// A deferred attempt returns the task to `pending` without spending one of its attempts;
+    /// A deferred attempt, or a host rejected by its acceptance check, returns the task to
+    /// `pending` without spending one of its attempts;
     /// `billedAttempts(since:)` returns the priced attempts still billing or ended after `since`.
     public static func billing(_ make: TaskQueueFactory) async throws {
         let queue = try await make()
@@ -15,12 +16,17 @@ extension QueueConformance {
             #expect(after.reason == "waiting: budget.max_hourly_spend $2.00/h reached")
             #expect(after.agentID == nil)
         }
+        let rejected = AttemptOutcome.rejectedHost(reason: "the acceptance check `nvidia-smi` failed with status 1")
+        let afterRejection = try await runAttempt(queue, a, rejected)
+        #expect(afterRejection.state == .pending && afterRejection.attempt == 4 && afterRejection.attemptBase == 4)
+        #expect(afterRejection.reason == "host rejected: the acceptance check `nvidia-smi` failed with status 1; ordering another")
         // Its single real attempt is still there to spend.
         #expect(try await runAttempt(queue, a, .systemError(reason: "host lost")).state == .error)
         #expect(try await queue.attempts(of: a.id).map(\.outcome) == [
             .deferred(reason: "budget.max_hourly_spend $2.00/h reached"),
             .deferred(reason: "budget.max_hourly_spend $2.00/h reached"),
             .deferred(reason: "budget.max_hourly_spend $2.00/h reached"),
+            rejected,
             .systemError(reason: "host lost"),
         ])
 

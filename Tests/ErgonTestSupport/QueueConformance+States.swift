@@ -20,7 +20,8 @@ extension QueueConformance {
         public static var allCases: [Operation] {
             [.claim, .cancel, .retry, .finish(.exited(code: 0)), .finish(.exited(code: 3)),
              .finish(.systemError(reason: "lost")), .finish(.timedOut(reason: "too long")),
-             .finish(.unrecoverable(reason: "no such image")), .finish(.stopped), .finish(.deferred(reason: "over budget"))]
+             .finish(.unrecoverable(reason: "no such image")), .finish(.stopped), .finish(.deferred(reason: "over budget")),
+             .finish(.rejectedHost(reason: "the acceptance check `nvidia-smi` failed with status 1"))]
         }
 
         /// The operation's name in test output.
@@ -91,7 +92,7 @@ extension QueueConformance {
         case (.finish, .stopping): return .moves(to: .stopped)
         case (.finish(let outcome), .running):
             switch outcome {
-            case .systemError, .hostFailure, .exitStatusInLog, .deferred: return .moves(to: .pending)
+            case .systemError, .hostFailure, .exitStatusInLog, .deferred, .rejectedHost: return .moves(to: .pending)
             // A user's stop always goes through `stopping`; the transition table has no
             // running → stopped, so a `.stopped` outcome for a task nobody stopped is refused.
             case .stopped: return .refused

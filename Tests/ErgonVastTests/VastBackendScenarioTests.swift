@@ -195,6 +195,77 @@ struct VastBackendScenarioTests {
         }
     }
 
+    @Test("a host whose GPU fails the acceptance check is destroyed, marked and replaced without using an attempt")
+    func failedAcceptanceCheck() async throws {
+        var options = SimulatorOptions.forTesting()
+        options.faults = FaultPlan(rules: [Self.rule(.gpuCheckFailure, times: 1)])
+        try await withAgent(options, configure: { $0.vast.acceptanceCheck = AcceptanceCheck(command: "nvidia-smi") }) { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("t")])
+            let task = try await agent.waitEnded(tasks["t"]!.id)
+            #expect(task.state == .completed)
+            let attempts = try await agent.queue.attempts(of: task.id)
+            #expect(attempts.count == 2)
+            guard case .rejectedHost(let reason)? = attempts.first?.outcome else {
+                Issue.record("expected the first host rejected, got \(String(describing: attempts.first?.outcome))")
+                return
+            }
+            #expect(reason == "the acceptance check `nvidia-smi` failed with status 1")
+            // The rejection did not use one of the task's attempts.
+            #expect(task.attempt - task.attemptBase == 1)
+            // Its machine is recorded and kept away; the task ran on another one.
+            let rejected = try #require(attempts.first?.rental?.machineID)
+            #expect(attempts.last?.rental?.machineID != rejected)
+            #expect(await agent.backend.hosts.events(of: rejected).map(\.kind).filter(\.isFailure) == [.failedCheck])
+            #expect(await agent.backend.hosts.current()[rejected] != nil)
+            // The first attempt's log shows the check's failure; the second passed it, then ran.
+            let first = try await agent.log(task.id, attempt: 1)
+            #expect(first.contains("couldn't communicate with the NVIDIA driver"))
+            #expect(first.contains("[ergon] attempt 1: host rejected: the acceptance check"))
+            let second = try await agent.log(task.id, attempt: 2)
+            #expect(second.contains(AcceptanceMarker.tag) && second.contains("passed"))
+            #expect(second.contains(ExitMarker.tag))
+            // Both instances ran the check: the wrapper carried it.
+            let ordered = await agent.instances(of: task.id)
+            #expect(ordered.count == 2)
+            #expect(await agent.sim.stats().liveInstances == 0)
+        }
+    }
+
+    @Test("hosts rejected in a row past max_rejections count as attempts; a check missing from the image is not retried")
+    func acceptanceCheckLimits() async throws {
+        var options = SimulatorOptions.forTesting()
+        options.faults = FaultPlan(rules: [Self.rule(.gpuCheckFailure)])
+        let check = AcceptanceCheck(command: "nvidia-smi", maxRejections: 1)
+        try await withAgent(options, configure: { $0.vast.acceptanceCheck = check }) { agent in
+            var spec = VastAgentFixture.task("t")
+            spec.maxAttempts = 2
+            let tasks = try await agent.submit([spec])
+            let task = try await agent.waitEnded(tasks["t"]!.id)
+            #expect(task.state == .error)
+            let outcomes = try await agent.queue.attempts(of: task.id).map(\.outcome)
+            // One rejection, then one counted failure, twice: the task's two attempts are used up.
+            #expect(outcomes.map { $0?.isUncounted } == [true, false, true, false])
+            guard case .hostFailure(let reason)? = outcomes.last else {
+                Issue.record("expected a counted host failure last, got \(String(describing: outcomes.last))")
+                return
+            }
+            #expect(reason.contains("on 2 hosts in a row: counted as an attempt"))
+            #expect(await agent.sim.stats().liveInstances == 0)
+        }
+        var missing = SimulatorOptions.forTesting()
+        var rule = Self.rule(.gpuCheckFailure)
+        rule.status = 127
+        missing.faults = FaultPlan(rules: [rule])
+        try await withAgent(missing, configure: { $0.vast.acceptanceCheck = check }) { agent in
+            let tasks = try await agent.submit([VastAgentFixture.task("t")])
+            let task = try await agent.waitEnded(tasks["t"]!.id)
+            #expect(task.state == .error)
+            let attempts = try await agent.queue.attempts(of: task.id)
+            #expect(attempts.count == 1)
+            #expect(attempts.first?.outcome == .unrecoverable(reason: "the acceptance check `nvidia-smi` failed with status 127: the command is not in the image"))
+        }
+    }
+
     @Test(
         "the host goes offline, or the instance is interrupted (stopped, no exit marker): what was read is kept, the task is retried",
         arguments: [(FaultKind.hostOffline, "offline"), (.interrupted, "no exit status")])

@@ -38,17 +38,46 @@ struct VastBackendUnitTests {
     }
 
     /// Runs the wrapper the way Vast would: `onstart` with `args`.
+    /// Runs the wrapper as Vast would: `onstart` with `args`, output and errors in one pipe.
+    /// Spawned with no blocked signal and default handlers, as a container's first process
+    /// starts: a child inheriting the test runner's blocked SIGCHLD would wait forever in the
+    /// wrapper's `wait` for the acceptance check.
     func run(_ wrapper: VastLaunchWrapper) throws -> (output: String, status: Int32) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: wrapper.onstart)
-        process.arguments = wrapper.args
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw POSIXError(.EIO) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = [wrapper.onstart] + wrapper.args
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, wrapper.onstart, &actions, &attributes, &cArgs, environ)
+        close(fds[1])
+        guard spawned == 0 else {
+            close(fds[0])
+            throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO)
+        }
+        let output = FileHandle(fileDescriptor: fds[0], closeOnDealloc: true).readDataToEndOfFile()
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WEXITSTATUS for a normal exit, 128 + the signal otherwise (as a shell reports it).
+        let exited = status & 0x7f == 0
+        return (String(decoding: output, as: UTF8.self), exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
     }
 
     @Test func theWrapperRunsTheArgvExactlyAndPrintsTheExitMarker() throws {
@@ -68,6 +97,53 @@ struct VastBackendUnitTests {
         #expect(ExitMarker.status(in: Array(ok.output.utf8), label: Self.label) == 0)
         let missing = try run(VastLaunchWrapper(argv: ["pwd"], workDir: directory.path + "/nope", label: Self.label))
         #expect(ExitMarker.status(in: Array(missing.output.utf8), label: Self.label) == 125)
+    }
+
+    @Test func aPassedAcceptanceCheckLetsTheCommandRun() throws {
+        let check = AcceptanceCheck(command: "echo gpu ok", timeout: .seconds(5))
+        let (output, status) = try run(VastLaunchWrapper(argv: ["sh", "-c", "echo task; exit 4"], workDir: nil, label: Self.label, acceptanceCheck: check))
+        #expect(status == 4)
+        let lines = output.split(separator: "\n").map(String.init)
+        #expect(lines.prefix(4) == ["[ergon-wrapper] acceptance check: echo gpu ok", "gpu ok", AcceptanceMarker.passedLine(label: Self.label), "task"])
+        #expect(ExitMarker.status(in: Array(output.utf8), label: Self.label) == 4)
+        #expect(AcceptanceMarker.failureStatus(in: Array(output.utf8), label: Self.label) == nil)
+    }
+
+    @Test func aFailedAcceptanceCheckEndsTheWrapperBeforeTheCommand() throws {
+        let check = AcceptanceCheck(command: "echo no device >&2; exit 3", timeout: .seconds(5))
+        let (output, status) = try run(VastLaunchWrapper(argv: ["sh", "-c", "echo task"], workDir: nil, label: Self.label, acceptanceCheck: check))
+        #expect(status == 97)
+        #expect(!output.contains("task\n"))
+        #expect(output.contains("no device\n"))
+        #expect(AcceptanceMarker.failureStatus(in: Array(output.utf8), label: Self.label) == 3)
+        // No exit marker: the command never ran.
+        #expect(ExitMarker.status(in: Array(output.utf8), label: Self.label) == nil)
+        // Another attempt's failure line is not this one's.
+        let other = InstanceLabel(agentID: Self.label.agentID, taskID: Self.label.taskID, attempt: Self.label.attempt + 1)
+        #expect(AcceptanceMarker.failureStatus(in: Array(output.utf8), label: other) == nil)
+    }
+
+    @Test func anAcceptanceCheckPastItsTimeoutIsStopped() throws {
+        // `exec`: the watchdog stops the check's shell; on a host, the container's end takes
+        // the rest of the check's processes with it, here a `sleep` child would hold the pipe.
+        let check = AcceptanceCheck(command: "exec sleep 30", timeout: .seconds(1))
+        let started = Date()
+        let (output, status) = try run(VastLaunchWrapper(argv: ["sh", "-c", "echo task"], workDir: nil, label: Self.label, acceptanceCheck: check))
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(status == 97)
+        #expect(output.contains("the acceptance check is still running after 1s: stopping it"))
+        #expect(AcceptanceMarker.failureStatus(in: Array(output.utf8), label: Self.label) == 137)
+        #expect(AcceptanceMarker.reason(status: 137, check: check.command, timeout: check.timeout).contains("did not pass within 1s"))
+    }
+
+    @Test func aTasksOwnAcceptanceCheckReplacesOrTurnsOffTheAgents() {
+        let agent = AcceptanceCheck(command: "nvidia-smi", timeout: .seconds(30), maxRejections: 2)
+        #expect(AcceptanceCheck.effective(agent: agent, task: nil) == agent)
+        #expect(AcceptanceCheck.effective(agent: agent, task: VastTaskOptions(acceptanceCheck: "")) == nil)
+        let own = AcceptanceCheck.effective(agent: agent, task: VastTaskOptions(acceptanceCheck: "python3 -c 'import torch'"))
+        #expect(own == AcceptanceCheck(command: "python3 -c 'import torch'", timeout: .seconds(30), maxRejections: 2))
+        #expect(AcceptanceCheck.effective(agent: nil, task: VastTaskOptions(acceptanceCheck: "nvidia-smi -L"))?.command == "nvidia-smi -L")
+        #expect(AcceptanceCheck.effective(agent: nil, task: VastTaskOptions(diskGB: 30)) == nil)
     }
 
     @Test func imageLoginGoesOnlyToTheImagesRegistry() throws {

@@ -3,8 +3,9 @@ import Foundation
 extension ConfigLoader {
     static let vastKeys = [
         "url", "api_key", "offer_filters", "disk_gb", "max_dph", "max_offers_tried", "provisioning_timeout", "registries",
-        "prefer_warm_hosts_within", "lifetime_margin", "log_reads_per_second",
+        "prefer_warm_hosts_within", "lifetime_margin", "log_reads_per_second", "acceptance_check",
     ]
+    static let acceptanceCheckKeys = ["command", "timeout", "max_rejections"]
 
     /// Reads `vast_api`. The filters are checked here, at load, so `ergon config check` and
     /// the agent's start catch a bad term before anything is rented.
@@ -57,6 +58,27 @@ extension ConfigLoader {
             }
             vast.logReadsPerSecond = rate
         }
+        if let node = fields["acceptance_check"], !node.isNull { vast.acceptanceCheck = try readAcceptanceCheck(node) }
         return vast
+    }
+
+    /// `acceptance_check`: a command (`nvidia-smi`), or `{command, timeout, max_rejections}`.
+    static func readAcceptanceCheck(_ node: DocumentNode) throws(DocumentNode.Fault) -> AcceptanceCheck {
+        guard node.isMapping else {
+            return AcceptanceCheck(command: try node.nonEmptyString("a shell command such as \"nvidia-smi\""))
+        }
+        let fields = try node.fields(allowed: acceptanceCheckKeys)
+        guard let commandNode = fields["command"] else {
+            throw node.fault(.invalidValue, "has no command (e.g. command: nvidia-smi)")
+        }
+        var check = AcceptanceCheck(command: try commandNode.nonEmptyString("a shell command such as \"nvidia-smi\""))
+        if let timeoutNode = fields["timeout"] {
+            check.timeout = try timeoutNode.duration(positive: true)
+            guard check.timeout <= .seconds(3600) else {
+                throw timeoutNode.fault(.invalidValue, "an acceptance check is meant to be short: at most 1h, got \(timeoutNode.shown)")
+            }
+        }
+        if let countNode = fields["max_rejections"] { check.maxRejections = try countNode.int(atLeast: 0) }
+        return check
     }
 }

@@ -176,6 +176,9 @@ public struct ErgonConfig: Equatable, Sendable {
         /// and its `result_url` polls): with more than this × `logs.flush_interval` instances
         /// running, each one's log is read less often than every flush interval.
         public var logReadsPerSecond: Double = 5
+        /// The check every instance passes before a task's command runs; nil: none (a task
+        /// may still ask for its own).
+        public var acceptanceCheck: AcceptanceCheck?
         public init() {}
     }
 

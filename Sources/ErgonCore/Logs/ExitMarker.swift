@@ -28,8 +28,14 @@ public enum ExitMarker {
     /// keeps the marker of the agent that launched it. The marker may follow an unterminated
     /// last line of the task's output on the same line.
     public static func status(in text: [UInt8], label: InstanceLabel) -> Int? {
+        status(in: text, label: label, tag: tag, word: "status=")
+    }
+
+    /// The status in the last `TAG ergon:AGENT:TASK:ATTEMPT WORD<status>` line of `label`'s
+    /// task and attempt in `text`: the exit marker's shape, shared with ``AcceptanceMarker``.
+    static func status(in text: [UInt8], label: InstanceLabel, tag: String, word: String) -> Int? {
         let head = Array("\(tag) ergon:".utf8)
-        let needle = Array(":\(label.taskID.uuidString.lowercased()):\(label.attempt) status=".utf8)
+        let needle = Array(":\(label.taskID.uuidString.lowercased()):\(label.attempt) \(word)".utf8)
         guard text.count >= head.count + needle.count else { return nil }
         var start = text.count - needle.count
         while start >= head.count {

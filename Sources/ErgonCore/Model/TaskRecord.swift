@@ -86,6 +86,10 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
     /// Nothing was ordered: the order would have passed a money cap (`vast_api.max_dph`,
     /// `budget.*`). The task returns to `pending` and the attempt does not count.
     case deferred(reason: String)
+    /// The instance failed its acceptance check (`vast_api.acceptance_check`: the GPU was not
+    /// there or not usable) before the task's command ran. The host is avoided, the task
+    /// returns to `pending` to be ordered elsewhere, and the attempt does not count.
+    case rejectedHost(reason: String)
 
     /// The task state this outcome leads to when no retry happens.
     public var finalState: TaskState {
@@ -93,7 +97,16 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
         case .exited(let code): return code == 0 ? .completed : .failed
         case .systemError, .hostFailure, .exitStatusInLog, .timedOut, .unrecoverable: return .error
         case .stopped: return .stopped
-        case .deferred: return .pending
+        case .deferred, .rejectedHost: return .pending
+        }
+    }
+
+    /// True for outcomes that do not use up one of the task's attempts: nothing was ordered,
+    /// or the host failed its acceptance check before the command ran.
+    public var isUncounted: Bool {
+        switch self {
+        case .deferred, .rejectedHost: return true
+        default: return false
         }
     }
 
@@ -107,6 +120,7 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
         case .unrecoverable(let reason): return reason
         case .stopped: return "stopped by a user"
         case .deferred(let reason): return "not ordered: \(reason)"
+        case .rejectedHost(let reason): return "host rejected: \(reason)"
         }
     }
 }

@@ -100,9 +100,13 @@ public struct VastTaskOptions: Codable, Equatable, Sendable {
     public var offerFilters: String?
     /// Disk to rent, in GB.
     public var diskGB: Double?
-    public init(offerFilters: String? = nil, diskGB: Double? = nil) {
+    /// The acceptance check this task's instances run instead of `vast_api.acceptance_check`;
+    /// empty: none, even when the agent has one.
+    public var acceptanceCheck: String?
+    public init(offerFilters: String? = nil, diskGB: Double? = nil, acceptanceCheck: String? = nil) {
         self.offerFilters = offerFilters
         self.diskGB = diskGB
+        self.acceptanceCheck = acceptanceCheck
     }
 }
 

@@ -77,6 +77,8 @@ public enum WorkflowRules {
             return (.stopped, "stopped by a user")
         case .deferred(let reason):
             return (.pending, "waiting: \(reason)")
+        case .rejectedHost(let reason):
+            return (.pending, "host rejected: \(reason); ordering another")
         }
     }
 

@@ -65,6 +65,9 @@ public protocol Backend: Sendable {
     /// from more, and each one waiting holds its claimed task and its memory.
     var maxLaunchesInFlight: Int? { get }
 
+    /// The acceptance check `task`'s instances pass before its command runs; nil: none.
+    func acceptanceCheck(for task: TaskSpec) -> AcceptanceCheck?
+
     /// The environment an attempt's container receives (WORKER_CONTRACT.md for this mode);
     /// `access` is the worker API and the attempt's token, when the agent serves one.
     func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String]
@@ -78,6 +81,9 @@ public protocol Backend: Sendable {
     /// could not start the container), so later launches go elsewhere. Called before the
     /// instance is destroyed.
     func avoidHost(ofInstance instanceID: String, reason: String) async
+
+    /// Records that the host of `instanceID` failed the acceptance check and keeps away from it.
+    func rejectHost(ofInstance instanceID: String, reason: String) async
 }
 
 extension Backend {
@@ -90,11 +96,15 @@ extension Backend {
     public var pacesLogReads: Bool { false }
     public var logReadsPerSecond: Double? { nil }
     public var maxLaunchesInFlight: Int? { nil }
+    public func acceptanceCheck(for task: TaskSpec) -> AcceptanceCheck? { nil }
     public func environment(task: TaskRecord, attempt: Int, parents: [TaskRecord], access: WorkerAccess?) -> [String: String] {
         WorkerEnvironment.docker(task: task, attempt: attempt, parents: parents, access: access)
     }
     public var mountsTaskFolder: Bool { true }
     public func avoidHost(ofInstance instanceID: String, reason: String) async {}
+    public func rejectHost(ofInstance instanceID: String, reason: String) async {
+        await avoidHost(ofInstance: instanceID, reason: reason)
+    }
 }
 
 /// An error a backend reports with a message meant for the operator.

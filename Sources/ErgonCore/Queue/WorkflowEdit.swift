@@ -99,8 +99,8 @@ public struct WorkflowEdit: Sendable {
         let next = WorkflowRules.stateAfter(outcome, task: task)
         try move(at: index, to: next.state, reason: next.reason, now: now)
         if case .exited(let code) = outcome { tasks[index].exitCode = code }
-        if case .deferred = outcome, next.state == .pending {
-            // Nothing ran: the attempt is not counted against the task's budget of attempts.
+        if outcome.isUncounted, next.state == .pending {
+            // The task's command never ran: the attempt is not counted against its budget.
             tasks[index].attemptBase += 1
         }
         try applyFollowOns(at: now)

@@ -265,11 +265,17 @@ extension Scheduler {
         }
         if case .exitStatusInLog(let reason) = outcome {
             // Only now is the whole output in the spool: the wrapper's marker tells the code.
-            outcome = try exitStatus(of: attempt, reason: reason)
+            outcome = try await exitStatus(of: attempt, task: held.task, reason: reason)
             attempt.outcome = outcome
-            if case .systemError(let lost) = outcome, let instanceID {
+            switch (outcome, instanceID) {
+            case (.systemError(let lost), let instanceID?):
                 // Stopped before its command finished: the host interrupted it.
                 await backend.avoidHost(ofInstance: instanceID, reason: lost)
+            case (.rejectedHost(let reason), let instanceID?), (.hostFailure(let reason), let instanceID?):
+                // Its GPU failed the acceptance check.
+                await backend.rejectHost(ofInstance: instanceID, reason: reason)
+            default:
+                break
             }
             logger.debug("attempt \(attempt.number) of \(held.task.spec.slug): \(reason); read from its log: \(outcome.summary)")
         }
@@ -322,12 +328,35 @@ extension Scheduler {
         logger.info("\(task.spec.slug) attempt \(attempt.number) \(outcome.summary) → \(task.state.rawValue)")
     }
 
-    /// The outcome an ended command's log tells: its exit marker's status, or a system error
-    /// when the log holds none (the instance was lost or interrupted before the command ended).
-    func exitStatus(of attempt: AttemptRecord, reason: String) throws -> AttemptOutcome {
+    /// The outcome an ended command's log tells: its exit marker's status; the host rejected
+    /// when the acceptance check failed before the command ran; else a system error (the
+    /// instance was lost or interrupted before the command ended).
+    func exitStatus(of attempt: AttemptRecord, task: TaskRecord, reason: String) async throws -> AttemptOutcome {
         let label = InstanceLabel(agentID: attempt.agentID, taskID: attempt.taskID, attempt: attempt.number)
-        if let code = ExitMarker.status(in: try spoolTailBytes(of: attempt), label: label) { return .exited(code: code) }
+        let tail = try spoolTailBytes(of: attempt)
+        if let code = ExitMarker.status(in: tail, label: label) { return .exited(code: code) }
+        if let status = AcceptanceMarker.failureStatus(in: tail, label: label) {
+            return try await rejection(status: status, task: task, attempt: attempt)
+        }
         return .systemError(reason: "\(reason) and its log holds no exit status (the command did not finish)")
+    }
+
+    /// The outcome of a failed acceptance check: the host rejected (the task is ordered again
+    /// elsewhere, the attempt not counted), unless the check is missing from the image (status
+    /// 127: no host can pass it) or the task already rejected `max_rejections` hosts in a row,
+    /// when the failure counts as an attempt like any host failure.
+    func rejection(status: Int, task: TaskRecord, attempt: AttemptRecord) async throws -> AttemptOutcome {
+        let check = backend.acceptanceCheck(for: task.spec) ?? AcceptanceCheck(command: "the acceptance check")
+        let reason = AcceptanceMarker.reason(status: status, check: check.command, timeout: check.timeout)
+        if status == 127 {
+            return .unrecoverable(reason: "\(reason): the command is not in the image")
+        }
+        let earlier = try await queue.attempts(of: task.id).filter { $0.number < attempt.number }
+        let rejectedInARow = earlier.reversed().prefix { if case .rejectedHost = $0.outcome { return true } else { return false } }.count
+        guard rejectedInARow < check.maxRejections else {
+            return .hostFailure(reason: "\(reason), on \(rejectedInARow + 1) hosts in a row: counted as an attempt")
+        }
+        return .rejectedHost(reason: reason)
     }
 
     /// The last bytes of an attempt's spool (the exit marker and the agent's notes are there).
@@ -347,6 +376,7 @@ extension Scheduler {
         switch outcome {
         case .systemError(let reason), .hostFailure(let reason), .timedOut(let reason), .unrecoverable(let reason):
             return reason
+        case .rejectedHost(let reason): return "host rejected: \(reason)"
         case .stopped: return "stopped by a user"
         case .exited, .exitStatusInLog, .deferred: return nil
         }

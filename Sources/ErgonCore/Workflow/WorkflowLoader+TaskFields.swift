@@ -3,7 +3,7 @@ import Foundation
 /// Readers for the task fields both workflow formats share.
 extension WorkflowLoader {
     static let resourceKeys = ["type", "url", "target", "sha256", "unpack", "model"]
-    static let vastKeys = ["offer_filters", "disk_gb"]
+    static let vastKeys = ["offer_filters", "disk_gb", "acceptance_check"]
     /// Resource types and the URL schemes each accepts.
     static let resourceSchemes: [(type: String, schemes: [String], example: String)] = [
         ("S3", ["s3"], "s3://bucket/path"),
@@ -190,6 +190,17 @@ extension WorkflowLoader {
             let disk = try diskNode.number()
             guard disk > 0 else { throw diskNode.fault(.invalidValue, "must be more than 0, got \(diskNode.shown)") }
             options.diskGB = disk
+        }
+        if let checkNode = fields["acceptance_check"] {
+            // `false` turns the agent's check off for this task; a string is its own check.
+            if let on = try? checkNode.bool() {
+                guard !on else {
+                    throw checkNode.fault(.invalidValue, "name the command to run (e.g. \"nvidia-smi\"), or false for no check")
+                }
+                options.acceptanceCheck = ""
+            } else {
+                options.acceptanceCheck = try checkNode.nonEmptyString("a shell command such as \"nvidia-smi\", or false")
+            }
         }
         return options
     }

@@ -29,6 +29,8 @@ public actor HostReputation {
             case lost
             /// The instance stopped before its command finished.
             case interrupted
+            /// The GPU failed the acceptance check (`vast_api.acceptance_check`).
+            case failedCheck = "failed_check"
             /// The instance became usable (`seconds` after it was created).
             case provisioned
 
@@ -143,17 +145,18 @@ public actor HostReputation {
     /// Records that the host of `instanceID` failed it; returns the machine when it was known.
     /// What failed is read from the instance's last listed state: a container that could not
     /// start, an instance still provisioning (the deadline passed), or one that stopped before
-    /// its command finished.
+    /// its command finished. `kind` names the failure instead, when the caller knows it.
     @discardableResult
-    public func blame(instance instanceID: String, reason: String) -> String? {
+    public func blame(instance instanceID: String, reason: String, kind known: Event.Kind? = nil) -> String? {
         guard let last = seen[instanceID] else { return nil }
-        let kind: Event.Kind
+        var kind: Event.Kind
         switch last.status {
         case .failedStart: kind = .failedStart
         case .provisioning: kind = .provisioningTimeout
         case .lost: kind = .lost
         case .running, .exited, .ended: kind = .interrupted
         }
+        if let known { kind = known }
         if kind == .lost, recorded.contains(instanceID) { return last.machine }  // the listing recorded it
         recorded.insert(instanceID)
         record(machine: last.machine, Event(kind: kind, at: now(), reason: reason))

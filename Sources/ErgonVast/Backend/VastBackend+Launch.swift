@@ -59,7 +59,8 @@ extension VastBackend {
         }
         let wrapper = VastLaunchWrapper(
             argv: argv, workDir: task.workDir, label: request.label,
-            publishArtifacts: request.environment["ARKINDEX_TASK_TOKEN"] != nil)
+            publishArtifacts: request.environment["ARKINDEX_TASK_TOKEN"] != nil,
+            acceptanceCheck: acceptanceCheck(for: task))
         let order = VastCreateRequest(
             image: task.image, env: request.environment, disk: selection.diskGB, label: request.label.vastLabel,
             args: wrapper.args, onstart: wrapper.onstart, imageLogin: imageLogin(for: task.image))

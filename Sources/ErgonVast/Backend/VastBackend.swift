@@ -14,6 +14,10 @@ public struct VastBackend: Backend {
     /// Every read is a `request_logs` call and a `result_url` fetch against the account's rate limit.
     public var pacesLogReads: Bool { true }
     public var logReadsPerSecond: Double? { settings.logReadsPerSecond }
+
+    public func acceptanceCheck(for task: TaskSpec) -> AcceptanceCheck? {
+        AcceptanceCheck.effective(agent: settings.acceptanceCheck, task: task.vast)
+    }
     /// Launches search and order one at a time (``OrderTurns``): enough in flight to keep the
     /// turns busy between two ticks (a tick over 1000 instances takes about 2 s, and a turn a
     /// tenth of that); the rest of the pending tasks stay unclaimed, free for other agents,
@@ -138,7 +142,15 @@ public struct VastBackend: Backend {
     public var mountsTaskFolder: Bool { false }
 
     public func avoidHost(ofInstance instanceID: String, reason: String) async {
-        guard let machine = await hosts.blame(instance: instanceID, reason: reason) else { return }
+        await blame(instanceID, reason: reason, kind: nil)
+    }
+
+    public func rejectHost(ofInstance instanceID: String, reason: String) async {
+        await blame(instanceID, reason: reason, kind: .failedCheck)
+    }
+
+    private func blame(_ instanceID: String, reason: String, kind: HostReputation.Event.Kind?) async {
+        guard let machine = await hosts.blame(instance: instanceID, reason: reason, kind: kind) else { return }
         if let exclusion = await hosts.exclusions().first(where: { $0.machine == machine }) {
             logger.warning("avoiding Vast machine \(machine) until \(exclusion.until): \(exclusion.reason)")
         }

@@ -18,8 +18,12 @@ public struct VastLaunchWrapper: Equatable, Sendable {
     public var args: [String]
 
     /// The wrapper for `argv` (the task's entrypoint followed by its command) under `label`.
-    public init(argv: [String], workDir: String?, label: InstanceLabel, publishArtifacts: Bool = false) {
+    public init(
+        argv: [String], workDir: String?, label: InstanceLabel, publishArtifacts: Bool = false,
+        acceptanceCheck: AcceptanceCheck? = nil
+    ) {
         var script = ""
+        if let acceptanceCheck { script += Self.checkStep(acceptanceCheck, label: label) }
         if let workDir, !workDir.isEmpty {
             // A missing work_dir is the task's fault: report it as its exit status.
             script += "if cd -- \(Self.quoted(workDir)); then \"$@\"; s=$?; else s=125; fi; "
@@ -30,6 +34,22 @@ public struct VastLaunchWrapper: Equatable, Sendable {
         script += ExitMarker.shellPrintf(label: label, statusVariable: "s") + "; exit \"$s\""
         self.onstart = "/bin/sh"
         self.args = ["-c", script, "ergon-task"] + argv
+    }
+
+    /// Runs the acceptance check before anything of the task's: in the background, stopped
+    /// (`kill -9`, status 137) by a watchdog after its timeout. A failure prints
+    /// ``AcceptanceMarker``'s failure line with its status and ends the wrapper before the task's
+    /// command, without an exit marker; a pass prints the passed line.
+    static func checkStep(_ check: AcceptanceCheck, label: InstanceLabel) -> String {
+        let seconds = max(1, Int(check.timeout.seconds.rounded(.up)))
+        return "echo '[ergon-wrapper] acceptance check: '\(quoted(check.command)); "
+            + "/bin/sh -c \(quoted(check.command)) & p=$!; "
+            // The watchdog's sleep holds no output open: once the watchdog is killed, it ends alone.
+            + "( sleep \(seconds) </dev/null >/dev/null 2>&1; echo '[ergon-wrapper] the acceptance check is still running after \(seconds)s: stopping it'; "
+            + "kill -9 \"$p\" 2>/dev/null ) & w=$!; "
+            + "wait \"$p\"; c=$?; kill \"$w\" 2>/dev/null; "
+            + "if [ \"$c\" -ne 0 ]; then printf '%s%d\\n' '\(AcceptanceMarker.failedPrefix(label: label))' \"$c\"; exit 97; fi; "
+            + "printf '%s\\n' '\(AcceptanceMarker.passedLine(label: label))'; "
     }
 
     /// Publishes each regular file at the top of `$PONOS_DATA/current` that the task has not
