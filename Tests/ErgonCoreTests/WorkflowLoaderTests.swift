@@ -76,7 +76,7 @@ struct WorkflowLoaderTests {
                 resources:
                   - {type: http, url: "https://example.org/m.tar.gz", target: /models, sha256: \(String(repeating: "AB", count: 32))}
                   - {type: HF, url: "hf://org/model@v2/weights/model.bin", target: /hf, model: true}
-                vast: {disk_gb: 12.5, acceptance_check: "nvidia-smi -L"}
+                vast: {disk_gb: 12.5, acceptance_check: "nvidia-smi -L", expected_runtime: 2h, image_size_hint: 8GB}
               - slug: b
                 image: alpine:3
                 entrypoint: []
@@ -99,7 +99,8 @@ struct WorkflowLoaderTests {
                          sha256: String(repeating: "ab", count: 32)),
             TaskResource(type: "HF", url: "hf://org/model@v2/weights/model.bin", target: "/hf", model: true),
         ])
-        #expect(a.vast == VastTaskOptions(offerFilters: nil, diskGB: 12.5, acceptanceCheck: "nvidia-smi -L"))
+        #expect(a.vast == VastTaskOptions(
+            offerFilters: nil, diskGB: 12.5, acceptanceCheck: "nvidia-smi -L", expectedRuntimeSeconds: 7200, imageSizeHint: 8_000_000_000))
         #expect(spec.tasks[1].vast == VastTaskOptions(acceptanceCheck: ""))
         #expect(spec.tasks[1].entrypoint == [])
         #expect(spec.tasks[1].parents == ["a.1_x"])

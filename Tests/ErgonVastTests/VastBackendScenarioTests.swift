@@ -231,6 +231,24 @@ struct VastBackendScenarioTests {
         }
     }
 
+    @Test("with vast_api.ranking: effective_cost the rental records that ranking and the offer's expected dollars")
+    func effectiveCostRanking() async throws {
+        try await withAgent(configure: { $0.vast.ranking = RentalChoice.effectiveCost }) { agent in
+            var spec = VastAgentFixture.task("t")
+            spec.vast = VastTaskOptions(expectedRuntimeSeconds: 7200, imageSizeHint: 2_000_000_000)
+            let tasks = try await agent.submit([spec])
+            let task = try await agent.waitEnded(tasks["t"]!.id)
+            #expect(task.state == .completed)
+            let attempt = try #require(try await agent.queue.attempts(of: task.id).first)
+            let rental = try #require(attempt.rental)
+            #expect(rental.ranking == "effective_cost")
+            #expect(rental.rank == 1)
+            // Two hours of run and some provisioning at the offer's price, and a chance of failure.
+            let price = try #require(attempt.pricePerHour)
+            #expect(rental.score > price * 2 && rental.score < price * 4)
+        }
+    }
+
     @Test("hosts rejected in a row past max_rejections count as attempts; a check missing from the image is not retried")
     func acceptanceCheckLimits() async throws {
         var options = SimulatorOptions.forTesting()

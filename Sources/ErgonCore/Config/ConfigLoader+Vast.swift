@@ -4,6 +4,7 @@ extension ConfigLoader {
     static let vastKeys = [
         "url", "api_key", "offer_filters", "disk_gb", "max_dph", "max_offers_tried", "provisioning_timeout", "registries",
         "prefer_warm_hosts_within", "lifetime_margin", "log_reads_per_second", "acceptance_check",
+        "ranking",
     ]
     static let acceptanceCheckKeys = ["command", "timeout", "max_rejections"]
 
@@ -59,6 +60,13 @@ extension ConfigLoader {
             vast.logReadsPerSecond = rate
         }
         if let node = fields["acceptance_check"], !node.isNull { vast.acceptanceCheck = try readAcceptanceCheck(node) }
+        if let node = fields["ranking"] {
+            let ranking = try node.nonEmptyString("price or effective_cost")
+            guard [RentalChoice.price, RentalChoice.effectiveCost].contains(ranking) else {
+                throw node.fault(.invalidValue, "unknown ranking \(node.shown) (expected price or effective_cost)")
+            }
+            vast.ranking = ranking
+        }
         return vast
     }
 

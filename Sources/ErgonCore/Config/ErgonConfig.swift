@@ -179,6 +179,9 @@ public struct ErgonConfig: Equatable, Sendable {
         /// The check every instance passes before a task's command runs; nil: none (a task
         /// may still ask for its own).
         public var acceptanceCheck: AcceptanceCheck?
+        /// How matching offers are ordered: `price` (cheapest per hour) or `effective_cost`
+        /// (least expected money for the task's work).
+        public var ranking: String = RentalChoice.price
         public init() {}
     }
 

@@ -15,16 +15,18 @@ public struct RentalChoice: Codable, Equatable, Sendable {
     public var rank: Int
     /// How many offers matched the filters (of those the search returned).
     public var matched: Int
-    /// The ranking that ordered the offers: ``price`` today; a later `effective_cost` ranking
-    /// fills the same fields.
+    /// The ranking that ordered the offers: ``price`` or ``effectiveCost``.
     public var ranking: String
-    /// What the ranking gave the offer, lower first (``price``: its `dph_total` in dollars per hour).
+    /// What the ranking gave the offer, lower first (``price``: its `dph_total` in dollars per
+    /// hour; ``effectiveCost``: the expected dollars of the task's work on it).
     public var score: Double
     /// Why this offer was ordered rather than the ranking's first choice; nil at rank 1.
     public var reason: String?
 
     /// The ranking by `dph_total`, cheapest first.
     public static let price = "price"
+    /// The ranking by the expected cost of the task's work (`vast_api.ranking: effective_cost`).
+    public static let effectiveCost = "effective_cost"
 
     /// Spelled like the rest of the API's JSON (`instanceId`), stored the same way.
     enum CodingKeys: String, CodingKey {

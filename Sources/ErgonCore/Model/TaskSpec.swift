@@ -103,10 +103,19 @@ public struct VastTaskOptions: Codable, Equatable, Sendable {
     /// The acceptance check this task's instances run instead of `vast_api.acceptance_check`;
     /// empty: none, even when the agent has one.
     public var acceptanceCheck: String?
-    public init(offerFilters: String? = nil, diskGB: Double? = nil, acceptanceCheck: String? = nil) {
+    /// How long the task is expected to run, in seconds: the `effective_cost` ranking's run time.
+    public var expectedRuntimeSeconds: Double?
+    /// The image's size in bytes, for the `effective_cost` ranking's download estimate.
+    public var imageSizeHint: Int64?
+    public init(
+        offerFilters: String? = nil, diskGB: Double? = nil, acceptanceCheck: String? = nil,
+        expectedRuntimeSeconds: Double? = nil, imageSizeHint: Int64? = nil
+    ) {
         self.offerFilters = offerFilters
         self.diskGB = diskGB
         self.acceptanceCheck = acceptanceCheck
+        self.expectedRuntimeSeconds = expectedRuntimeSeconds
+        self.imageSizeHint = imageSizeHint
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 /// Readers for the task fields both workflow formats share.
 extension WorkflowLoader {
     static let resourceKeys = ["type", "url", "target", "sha256", "unpack", "model"]
-    static let vastKeys = ["offer_filters", "disk_gb", "acceptance_check"]
+    static let vastKeys = ["offer_filters", "disk_gb", "acceptance_check", "expected_runtime", "image_size_hint"]
     /// Resource types and the URL schemes each accepts.
     static let resourceSchemes: [(type: String, schemes: [String], example: String)] = [
         ("S3", ["s3"], "s3://bucket/path"),
@@ -191,6 +191,8 @@ extension WorkflowLoader {
             guard disk > 0 else { throw diskNode.fault(.invalidValue, "must be more than 0, got \(diskNode.shown)") }
             options.diskGB = disk
         }
+        if let node = fields["expected_runtime"] { options.expectedRuntimeSeconds = Self.seconds(try node.duration(positive: true)) }
+        if let node = fields["image_size_hint"] { options.imageSizeHint = try node.byteSize(positive: true) }
         if let checkNode = fields["acceptance_check"] {
             // `false` turns the agent's check off for this task; a string is its own check.
             if let on = try? checkNode.bool() {

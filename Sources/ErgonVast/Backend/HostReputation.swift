@@ -181,6 +181,23 @@ public actor HostReputation {
         Dictionary(uniqueKeysWithValues: exclusions().map { ($0.machine, $0.reason) })
     }
 
+    /// The provisioning times recorded on each machine, oldest first.
+    public func provisioningTimes() -> [String: [Double]] {
+        events.compactMapValues { machine in
+            let seconds = machine.filter { $0.kind == .provisioned }.compactMap(\.seconds)
+            return seconds.isEmpty ? nil : seconds
+        }
+    }
+
+    /// How many failures each machine had within the policy's window.
+    public func recentFailures() -> [String: Int] {
+        let time = now()
+        return events.compactMapValues { machine in
+            let count = machine.count { $0.kind.isFailure && time.timeIntervalSince($0.at) < policy.window }
+            return count == 0 ? nil : count
+        }
+    }
+
     /// A machine's events, oldest first.
     public func events(of machine: String) -> [Event] {
         events[machine] ?? []

@@ -15,7 +15,7 @@ extension RentalChoice {
     /// moved first, if one was, and `now` dates its last run.
     public static func vast(
         ordered: VastOffer, ranked: [VastOffer], passedOver: [(offer: VastOffer, why: PassedOver)],
-        warm: OfferSelection.WarmChoice?, now: Date
+        warm: OfferSelection.WarmChoice?, now: Date, ranking: String = RentalChoice.price, score: Double? = nil
     ) -> RentalChoice {
         let rankOf = Dictionary(ranked.enumerated().map { ($0.element.id, $0.offset + 1) }) { first, _ in first }
         let rank = rankOf[ordered.id] ?? ranked.count + 1
@@ -34,7 +34,7 @@ extension RentalChoice {
         }
         return RentalChoice(
             offerID: String(ordered.id), machineID: String(ordered.machineID), gpuName: ordered.gpuName, rank: rank,
-            matched: ranked.count, ranking: RentalChoice.price, score: ordered.dphTotal,
+            matched: ranked.count, ranking: ranking, score: score ?? ordered.dphTotal,
             reason: rank > 1 && !reasons.isEmpty ? reasons.joined(separator: "; ") : nil)
     }
 

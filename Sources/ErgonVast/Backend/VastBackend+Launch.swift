@@ -44,7 +44,13 @@ extension VastBackend {
         } catch let error as VastError {
             throw Self.backendError(error, doing: "searching offers")
         }
-        let byRanking = selection.rank(offers)
+        var byRanking = selection.rank(offers)
+        var scores: [Int: EffectiveCost.Score] = [:]
+        if settings.ranking == RentalChoice.effectiveCost {
+            let scored = EffectiveCost.ranked(byRanking, await effectiveCostInputs(task: task, timeout: request.timeout))
+            byRanking = scored.map(\.offer)
+            scores = Dictionary(scored.map { ($0.offer.id, $0.score) }) { first, _ in first }
+        }
         let (ranked, warm) = await preferringWarmHosts(byRanking, image: task.image, slug: task.slug)
         guard !ranked.isEmpty else {
             var uncapped = selection
@@ -78,7 +84,8 @@ extension VastBackend {
                 let created = try await client.createInstance(offerID: offer.id, request: order)
                 let id = String(created.id)
                 let rental = RentalChoice.vast(
-                    ordered: offer, ranked: byRanking, passedOver: passedOver, warm: warm, now: warmHosts?.now() ?? Date())
+                    ordered: offer, ranked: byRanking, passedOver: passedOver, warm: warm, now: warmHosts?.now() ?? Date(),
+                    ranking: settings.ranking, score: scores[offer.id]?.dollars)
                 let launched = LaunchedInstance(id: id, rental: rental)
                 try await record(launched)
                 logger.info(
@@ -111,6 +118,27 @@ extension VastBackend {
         throw BackendError(
             .launchFailed,
             "the \(gone.count) cheapest matching offers were taken before they could be ordered (vast_api.max_offers_tried: \(settings.maxOffersTried))")
+    }
+
+    /// What the `effective_cost` ranking knows of `task` besides the offers: its hints, its
+    /// timeout, and what this agent recorded on each machine.
+    func effectiveCostInputs(task: TaskSpec, timeout: TimeInterval?) async -> EffectiveCost.Inputs {
+        let size = task.vast?.imageSizeHint.map(Double.init)
+        let run: (seconds: Double, source: String)
+        if let expected = task.vast?.expectedRuntimeSeconds {
+            run = (expected, "expected_runtime")
+        } else if let timeout = timeout ?? task.timeoutSeconds {
+            run = (timeout, "timeout")
+        } else {
+            run = (3600, "no timeout: 1h assumed")
+        }
+        func byMachine<Value>(_ values: [String: Value]) -> [Int: Value] {
+            Dictionary(values.compactMap { key, value in Int(key).map { ($0, value) } }) { first, _ in first }
+        }
+        return EffectiveCost.Inputs(
+            imageBytes: size, imageSizeSource: size == nil ? "unknown: \(EffectiveCost.assumedImageBytes / 1e9) GB assumed" : "image_size_hint",
+            runSeconds: run.seconds, runSource: run.source,
+            observedProvisioning: byMachine(await hosts.provisioningTimes()), failures: byMachine(await hosts.recentFailures()))
     }
 
     /// Why a launch found nothing to order, with the `ergon offers` command that shows which term

@@ -1,0 +1,119 @@
+import ErgonCore
+import Foundation
+
+/// How a launch orders the offers that pass every filter (`vast_api.ranking`).
+public enum OfferRanking: String, Sendable, Equatable, CaseIterable {
+    /// Cheapest `dph_total` first, higher reliability breaking ties.
+    case price
+    /// Least expected money for the task's useful work first (``EffectiveCost``).
+    case effectiveCost = "effective_cost"
+}
+
+/// The expected cost of getting one task's work done on an offer: what the hourly price
+/// buys is not the run alone but the provisioning before it and, sometimes, a failed attempt.
+///
+/// `score = dph × (provisioning + run) + P(failure) × dph × (provisioning + run / 2)`, in
+/// dollars, with times in hours: a failed attempt pays its provisioning and, on average, half
+/// its run before the task is ordered again elsewhere.
+///
+/// - Provisioning: what this agent observed on the machine (the median of its last
+///   provisioning times), else the image's size over the offer's `inet_down` plus a fixed
+///   start-up allowance (``startupSeconds``).
+/// - Run: the task's `expected_runtime`, else its timeout.
+/// - Failure: `1 − reliability`, raised by ``failurePenalty`` for each failure the agent
+///   recorded on the machine (an excluded machine is not offered at all), at most
+///   ``maximumFailureProbability``.
+///
+/// Pure: the inputs are gathered by the launch (``Inputs``) and every figure is kept in the
+/// ``Score`` so that `ergon tasks show` and the log can say why an offer won.
+public enum EffectiveCost {
+    /// Seconds a host takes to start an instance besides pulling the image.
+    public static let startupSeconds: Double = 60
+    /// The image size assumed when neither the registry nor the task gives one.
+    public static let assumedImageBytes: Double = 5e9
+    /// The download speed assumed for an offer without `inet_down`, in Mb/s.
+    public static let assumedInetDown: Double = 100
+    /// Added to the failure probability for each failure recorded on the machine.
+    public static let failurePenalty: Double = 0.2
+    /// The failure probability never exceeds this.
+    public static let maximumFailureProbability: Double = 0.95
+
+    /// What a launch knows besides the offers.
+    public struct Inputs: Sendable, Equatable {
+        /// The image's compressed size in bytes, and where it came from; nil: unknown.
+        public var imageBytes: Double?
+        public var imageSizeSource: String
+        /// The seconds the task is expected to run, and where that came from.
+        public var runSeconds: Double
+        public var runSource: String
+        /// Provisioning times this agent observed, by machine id (seconds, oldest first).
+        public var observedProvisioning: [Int: [Double]]
+        /// Failures this agent recorded, by machine id, within the host record's window.
+        public var failures: [Int: Int]
+
+        public init(
+            imageBytes: Double?, imageSizeSource: String, runSeconds: Double, runSource: String,
+            observedProvisioning: [Int: [Double]] = [:], failures: [Int: Int] = [:]
+        ) {
+            self.imageBytes = imageBytes
+            self.imageSizeSource = imageSizeSource
+            self.runSeconds = runSeconds
+            self.runSource = runSource
+            self.observedProvisioning = observedProvisioning
+            self.failures = failures
+        }
+    }
+
+    /// One offer's figures and score.
+    public struct Score: Sendable, Equatable, Encodable {
+        public var offerID: Int
+        public var dph: Double
+        public var provisioningSeconds: Double
+        /// `observed on machine M (n times)` or `image N GB over inet_down X Mb/s + 60s`.
+        public var provisioningSource: String
+        public var runSeconds: Double
+        public var failureProbability: Double
+        /// The expected dollars of the work: the score offers are ordered by.
+        public var dollars: Double
+    }
+
+    /// The score of `offer` given `inputs`.
+    public static func score(_ offer: VastOffer, _ inputs: Inputs) -> Score {
+        let provisioning: Double
+        let source: String
+        if let seen = inputs.observedProvisioning[offer.machineID], !seen.isEmpty {
+            provisioning = median(seen)
+            source = "observed on machine \(offer.machineID) (\(seen.count) time\(seen.count == 1 ? "" : "s"))"
+        } else {
+            let bytes = inputs.imageBytes ?? assumedImageBytes
+            let megabits = offer.inetDown.flatMap { $0 > 0 ? $0 : nil } ?? assumedInetDown
+            provisioning = bytes * 8 / (megabits * 1e6) + startupSeconds
+            source = String(format: "image %.1f GB over inet_down %.0f Mb/s + %.0fs", bytes / 1e9, megabits, startupSeconds)
+        }
+        let reliability = min(1, max(0, offer.reliability))
+        let failures = Double(inputs.failures[offer.machineID] ?? 0)
+        let failure = min(maximumFailureProbability, (1 - reliability) + failures * failurePenalty)
+        let hours = (provisioning + inputs.runSeconds) / 3600
+        let failedHours = (provisioning + inputs.runSeconds / 2) / 3600
+        let dollars = offer.dphTotal * hours + failure * offer.dphTotal * failedHours
+        return Score(
+            offerID: offer.id, dph: offer.dphTotal, provisioningSeconds: provisioning, provisioningSource: source,
+            runSeconds: inputs.runSeconds, failureProbability: failure, dollars: dollars)
+    }
+
+    /// `offers` ordered by their score, lowest first; ties by price, then reliability, then id.
+    public static func ranked(_ offers: [VastOffer], _ inputs: Inputs) -> [(offer: VastOffer, score: Score)] {
+        offers.map { ($0, score($0, inputs)) }.sorted { lhs, rhs in
+            if lhs.1.dollars != rhs.1.dollars { return lhs.1.dollars < rhs.1.dollars }
+            if lhs.0.dphTotal != rhs.0.dphTotal { return lhs.0.dphTotal < rhs.0.dphTotal }
+            if lhs.0.reliability != rhs.0.reliability { return lhs.0.reliability > rhs.0.reliability }
+            return lhs.0.id < rhs.0.id
+        }.map { (offer: $0.0, score: $0.1) }
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}
