@@ -33,7 +33,15 @@ struct OffersCommand: AsyncParsableCommand {
         "The task's timeout (90m, 24h, 2d): offers whose host leaves sooner than it plus vast_api.lifetime_margin are left out (default: scheduler.default_timeout).",
         valueName: "duration"))
     var timeout: String?
-    @Flag(name: .long, help: "Show how many offers each term removed, and whether a warm host was preferred.")
+    @Option(name: .long, help: "How to order the matching offers: price or effective_cost (default: vast_api.ranking).")
+    var ranking: String?
+    @Option(name: .customLong("expected-runtime"), help: ArgumentHelp(
+        "The task's expected run time, for the effective_cost ranking (default: the timeout).", valueName: "duration"))
+    var expectedRuntime: String?
+    @Option(name: .customLong("image-size"), help: ArgumentHelp(
+        "The image's size (8GB, 750MiB), for the effective_cost ranking's download estimate (default: 5 GB assumed).", valueName: "size"))
+    var imageSize: String?
+    @Flag(name: .long, help: "Show how many offers each term removed, the ranking's inputs and scores, and whether a warm host was preferred.")
     var explain = false
     @Flag(name: .long, help: """
         Print the JSON body that would be posted to /api/v0/bundles/ and exit: the query's terms with those the agent \
@@ -48,6 +56,15 @@ struct OffersCommand: AsyncParsableCommand {
     func validate() throws {
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
         if let diskGB, diskGB < 8 { throw ValidationError("--disk-gb must be at least 8 (Vast's minimum)") }
+        if let ranking, ![RentalChoice.price, RentalChoice.effectiveCost].contains(ranking) {
+            throw ValidationError("--ranking must be price or effective_cost, got \"\(ranking)\"")
+        }
+        if let expectedRuntime, (DurationParser.seconds(expectedRuntime) ?? 0) <= 0 {
+            throw ValidationError("--expected-runtime: invalid duration \"\(expectedRuntime)\" (expected \(DurationParser.acceptedForms), longer than zero)")
+        }
+        if let imageSize, (ByteSizeParser.parse(imageSize) ?? 0) <= 0 {
+            throw ValidationError("--image-size: invalid size \"\(imageSize)\" (expected \(ByteSizeParser.acceptedForms), more than zero)")
+        }
     }
 
     /// `--timeout` in seconds; nil when not given. Read in `run`, where a `UserError` exits 2.
@@ -96,14 +113,27 @@ struct OffersCommand: AsyncParsableCommand {
         }
         let now = Date()
         let warm = await warmMachines(settings: settings, cacheDirectory: cacheDirectory)
+        var byRanking = selection.rank(offers)
+        let rankingName = ranking ?? settings.ranking
+        var scores: [EffectiveCost.Score] = []
+        var costInputs: EffectiveCost.Inputs?
+        if rankingName == RentalChoice.effectiveCost {
+            let inputs = await EffectiveCost.Inputs.gather(
+                imageSizeHint: imageSize.flatMap(ByteSizeParser.parse), expectedRuntime: expectedRuntime.flatMap(DurationParser.seconds),
+                timeout: lifetime.timeout, hosts: hostRecord(cacheDirectory: cacheDirectory))
+            let scored = EffectiveCost.ranked(byRanking, inputs)
+            byRanking = scored.map(\.offer)
+            scores = scored.map(\.score)
+            costInputs = inputs
+        }
         let (ranked, warmChoice) = OfferSelection.preferWarm(
-            selection.rank(offers), warm: warm, within: settings.preferWarmHostsWithin, image: image ?? "")
+            byRanking, warm: warm, within: settings.preferWarmHostsWithin, image: image ?? "")
         let funnel = everything.map { OfferFunnel(selection: selection, offers: $0) }
         if json {
             try printJSON(OffersJSON(
                 request: selection.requestBody, returned: offers.count, offers: ranked.prefix(limit).map(OfferRow.init),
                 chosen: ranked.first.map(OfferRow.init), funnel: funnel, lifetime: lifetime, warmHost: warmChoice,
-                excludedMachines: excluded))
+                excludedMachines: excluded, ranking: rankingName, scores: Array(scores.prefix(limit))))
             return
         }
         print(OfferRow.table(ranked.prefix(limit).map(OfferRow.init)))
@@ -119,6 +149,11 @@ struct OffersCommand: AsyncParsableCommand {
                 + "\(Reconciler.format(lifetime.timeout)) (\(timeout != nil ? "--timeout" : "scheduler.default_timeout")) "
                 + "+ vast_api.lifetime_margin \(Reconciler.format(lifetime.margin)); the search asks for duration gte "
                 + "\(OfferFunnel.number(lifetime.minimum)) (seconds)")
+            if let costInputs {
+                print("\n" + Self.scoreTable(costInputs, scores: Array(scores.prefix(limit))))
+            } else {
+                print("\nranking: price (cheapest dph_total first, higher reliability on ties)")
+            }
             if excluded.isEmpty {
                 print("\nexcluded machines: none (no failures on record\(cacheDirectory == nil ? ", no config" : ""))")
             } else {
@@ -164,6 +199,31 @@ struct OffersCommand: AsyncParsableCommand {
         var logger = Logger(label: "ergon.offers")
         logger.logLevel = .warning
         return await HostReputation(path: HostReputation.path(cacheDirectory: cacheDirectory), logger: logger).exclusions()
+    }
+
+    /// The agent's host record (memory only without a cache directory).
+    func hostRecord(cacheDirectory: String?) -> HostReputation {
+        var logger = Logger(label: "ergon.offers")
+        logger.logLevel = .warning
+        return HostReputation(path: cacheDirectory.map { HostReputation.path(cacheDirectory: $0) }, logger: logger)
+    }
+
+    /// The effective_cost ranking's inputs and the top offers' figures, for `--explain`.
+    static func scoreTable(_ inputs: EffectiveCost.Inputs, scores: [EffectiveCost.Score]) -> String {
+        var lines = [
+            "ranking: effective_cost: dph x (provisioning + run) + P(failure) x dph x (provisioning + run/2)",
+            "  image size: " + (inputs.imageBytes.map { String(format: "%.2f GB", $0 / 1e9) } ?? "-") + " (\(inputs.imageSizeSource))",
+            "  run: \(Reconciler.format(inputs.runSeconds)) (\(inputs.runSource))",
+            "  OFFER       $/H      PROVISIONING  P(FAIL)  EXPECTED $  PROVISIONING FROM",
+        ]
+        for score in scores {
+            lines.append("  " + [
+                String(score.offerID).padded(10), String(format: "%.4f", score.dph).padded(7),
+                Reconciler.format(score.provisioningSeconds).padded(12), String(format: "%.3f", score.failureProbability).padded(7),
+                String(format: "%.4f", score.dollars).padded(10), score.provisioningSource,
+            ].joined(separator: "  "))
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// The machines that ran `--image` lately, from the record the agent keeps; none without
@@ -262,6 +322,10 @@ struct OffersJSON: Encodable {
     let warmHost: OfferSelection.WarmChoice?
     /// The machines left out because of failures there (the agent's host record).
     let excludedMachines: [HostReputation.Exclusion]
+    /// `price` or `effective_cost`.
+    let ranking: String
+    /// With `effective_cost`: the top offers' figures and expected dollars, best first.
+    let scores: [EffectiveCost.Score]
 }
 
 extension String {

@@ -33,6 +33,44 @@ struct OffersLifetimeCLITests {
         #expect(try sim.stats()["created_instances"] == 0)
     }
 
+    @Test("--ranking effective_cost: --explain shows the inputs and each top offer's figures, and orders by expected dollars")
+    func effectiveCostRanking() async throws {
+        let dir = try CLITests.directory()
+        let sim = try SimulatorProcess(["--offers", "500", "--seed", "3"], log: dir + "/sim.log")
+        defer { sim.stop() }
+        let config = try VastCLITests.vastConfig(in: dir, url: sim.url, filters: "reliability>0.9")
+        // A machine this agent saw take 40 minutes to provision.
+        let listed = try JSONValue.decode(Data(try ErgonBinary.run(["offers", "--config", config, "--json", "--limit", "3"]).stdout.utf8))
+        let machine = try #require(listed["offers"]?.arrayValue?.first?["machine"]?.intValue)
+        let record = HostReputation(path: HostReputation.path(cacheDirectory: dir + "/data/cache/vast-cli"))
+        await record.record(machine: String(machine), .init(kind: .provisioned, at: Date().addingTimeInterval(-3600), seconds: 2400))
+
+        let arguments = ["offers", "--config", config, "--ranking", "effective_cost", "--expected-runtime", "2h", "--image-size", "8GB", "--limit", "5"]
+        let text = try ErgonBinary.run(arguments + ["--explain"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("ranking: effective_cost: dph x (provisioning + run) + P(failure) x dph x (provisioning + run/2)"), "\(text.stdout)")
+        #expect(text.stdout.contains("image size: 8.00 GB (image_size_hint)"), "\(text.stdout)")
+        #expect(text.stdout.contains("run: 2h (expected_runtime)"), "\(text.stdout)")
+        let json = try JSONValue.decode(Data(try ErgonBinary.run(arguments + ["--json"]).stdout.utf8))
+        #expect(json["ranking"] == "effective_cost")
+        let scores = json["scores"]?.arrayValue ?? []
+        #expect(scores.count == 5)
+        let dollars = scores.compactMap { $0["dollars"]?.doubleValue }
+        #expect(dollars == dollars.sorted(), "best first: \(dollars)")
+        #expect(json["offers"]?.arrayValue?.map { $0["id"] } == scores.map { $0["offer_id"] })
+        // The slow machine's observed 40 minutes count, not the link's estimate.
+        if let slow = scores.first(where: { $0["provisioning_source"]?.stringValue?.hasPrefix("observed on machine \(machine)") == true }) {
+            #expect(slow["provisioning_seconds"] == 2400)
+        } else {
+            #expect(json["offers"]?.arrayValue?.prefix(5).contains { $0["machine"]?.intValue == machine } == false,
+                    "the observed machine fell out of the top 5: \(scores)")
+        }
+        let bad = try ErgonBinary.run(["offers", "--print-request", "--ranking", "fastest"], in: dir)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--ranking must be price or effective_cost"), "\(bad.stderr)")
+        #expect(try sim.stats()["created_instances"] == 0)
+    }
+
     @Test("--timeout: a bad value is a usage error; the search body carries the floor, in seconds, as the agent's does")
     func timeoutOption() throws {
         let dir = try CLITests.directory()

@@ -51,6 +51,23 @@ public enum EffectiveCost {
         /// Failures this agent recorded, by machine id, within the host record's window.
         public var failures: [Int: Int]
 
+        /// The inputs of one task: its hints (`vast.image_size_hint`, `vast.expected_runtime`),
+        /// its timeout, and what `hosts` recorded on each machine.
+        public static func gather(
+            imageSizeHint: Int64?, expectedRuntime: Double?, timeout: Double?, hosts: HostReputation
+        ) async -> Inputs {
+            let run = EffectiveCost.runTime(expected: expectedRuntime, timeout: timeout)
+            func byMachine<Value>(_ values: [String: Value]) -> [Int: Value] {
+                Dictionary(values.compactMap { key, value in Int(key).map { ($0, value) } }) { first, _ in first }
+            }
+            return Inputs(
+                imageBytes: imageSizeHint.map(Double.init),
+                imageSizeSource: imageSizeHint == nil
+                    ? String(format: "unknown: %.0f GB assumed", EffectiveCost.assumedImageBytes / 1e9) : "image_size_hint",
+                runSeconds: run.seconds, runSource: run.source,
+                observedProvisioning: byMachine(await hosts.provisioningTimes()), failures: byMachine(await hosts.recentFailures()))
+        }
+
         public init(
             imageBytes: Double?, imageSizeSource: String, runSeconds: Double, runSource: String,
             observedProvisioning: [Int: [Double]] = [:], failures: [Int: Int] = [:]
@@ -65,6 +82,7 @@ public enum EffectiveCost {
     }
 
     /// One offer's figures and score.
+
     public struct Score: Sendable, Equatable, Encodable {
         public var offerID: Int
         public var dph: Double
@@ -109,6 +127,13 @@ public enum EffectiveCost {
             if lhs.0.reliability != rhs.0.reliability { return lhs.0.reliability > rhs.0.reliability }
             return lhs.0.id < rhs.0.id
         }.map { (offer: $0.0, score: $0.1) }
+    }
+
+    /// The seconds, source pairs of the run time: the hint, else the timeout, else an hour.
+    static func runTime(expected: Double?, timeout: Double?) -> (seconds: Double, source: String) {
+        if let expected { return (expected, "expected_runtime") }
+        if let timeout { return (timeout, "the timeout") }
+        return (3600, "no timeout: 1h assumed")
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -123,22 +123,9 @@ extension VastBackend {
     /// What the `effective_cost` ranking knows of `task` besides the offers: its hints, its
     /// timeout, and what this agent recorded on each machine.
     func effectiveCostInputs(task: TaskSpec, timeout: TimeInterval?) async -> EffectiveCost.Inputs {
-        let size = task.vast?.imageSizeHint.map(Double.init)
-        let run: (seconds: Double, source: String)
-        if let expected = task.vast?.expectedRuntimeSeconds {
-            run = (expected, "expected_runtime")
-        } else if let timeout = timeout ?? task.timeoutSeconds {
-            run = (timeout, "timeout")
-        } else {
-            run = (3600, "no timeout: 1h assumed")
-        }
-        func byMachine<Value>(_ values: [String: Value]) -> [Int: Value] {
-            Dictionary(values.compactMap { key, value in Int(key).map { ($0, value) } }) { first, _ in first }
-        }
-        return EffectiveCost.Inputs(
-            imageBytes: size, imageSizeSource: size == nil ? "unknown: \(EffectiveCost.assumedImageBytes / 1e9) GB assumed" : "image_size_hint",
-            runSeconds: run.seconds, runSource: run.source,
-            observedProvisioning: byMachine(await hosts.provisioningTimes()), failures: byMachine(await hosts.recentFailures()))
+        await EffectiveCost.Inputs.gather(
+            imageSizeHint: task.vast?.imageSizeHint, expectedRuntime: task.vast?.expectedRuntimeSeconds,
+            timeout: timeout ?? task.timeoutSeconds, hosts: hosts)
     }
 
     /// Why a launch found nothing to order, with the `ergon offers` command that shows which term
