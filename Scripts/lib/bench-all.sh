@@ -26,7 +26,7 @@ export ERGON_BENCH_ERGON="$out/ergon"
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$out/runs.tsv"
-for name in docker offers s3 cache queue tick calls; do
+for name in docker offers s3 cache queue tick calls ranking; do
     var="ERGON_BENCH_ALL_${name^^}"
     case "$name" in
         docker) defaults="40 1" ;;
@@ -36,6 +36,7 @@ for name in docker offers s3 cache queue tick calls; do
         queue) defaults="2000" ;;
         tick) defaults="1000" ;;
         calls) defaults="50" ;;
+        ranking) defaults="50" ;;
     esac
     args="${!var-$defaults}"
     echo "==== Scripts/bench $name $args" >&2

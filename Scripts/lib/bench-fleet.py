@@ -33,6 +33,7 @@ from children import stop_child  # noqa: E402
 API_KEY = "bench-key"
 PAGE_SIZE = 25  # instances per page of GET /api/v1/instances/ (Vast's cap, see VAST_API.md)
 LOG_ENDPOINTS = ("logs", "log_result")
+SIM_CREDIT = 100  # the simulated account's starting credit, $ (SimulatorOptions.initialCredit)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -59,12 +60,12 @@ def get(url, token=None, timeout=30):
 class Simulator:
     """`ergon vast-sim` on a free port; its statistics."""
 
-    def __init__(self, ergon, work, offers, run_seconds, load_seconds):
+    def __init__(self, ergon, work, offers, run_seconds, load_seconds, extra=(), seed=7):
         self.out = open(os.path.join(work, "sim.out"), "w+")
         self.err = open(os.path.join(work, "sim.err"), "w+")
         self.process = subprocess.Popen(
-            [ergon, "vast-sim", "--port", "0", "--offers", str(offers), "--seed", "7",
-             "--run-seconds", str(run_seconds), "--load-seconds", str(load_seconds), "--log-level", "warning"],
+            [ergon, "vast-sim", "--port", "0", "--offers", str(offers), "--seed", str(seed),
+             "--run-seconds", str(run_seconds), "--load-seconds", str(load_seconds), "--log-level", "warning", *extra],
             stdout=self.out, stderr=self.err)
         self.url = None
         for _ in range(300):
@@ -84,6 +85,10 @@ class Simulator:
     def stats(self):
         return json.loads(get(self.url + "/__sim/stats"))
 
+    def spent(self):
+        """Dollars billed so far: the account's starting credit less what is left."""
+        return SIM_CREDIT - json.loads(get(self.url + "/api/v0/users/current/", API_KEY))["credit"]
+
     def destroy(self, instance_id):
         request = urllib.request.Request(f"{self.url}/api/v0/instances/{instance_id}/", data=b"{}", method="DELETE")
         request.add_header("Authorization", f"Bearer {API_KEY}")
@@ -96,7 +101,7 @@ class Simulator:
 class Agent:
     """`ergon agent` in vast mode with its HTTP server on; its metrics and its /proc figures."""
 
-    def __init__(self, ergon, work, name, sim_url, parallel, poll="1s"):
+    def __init__(self, ergon, work, name, sim_url, parallel, poll="1s", vast_extra=""):
         self.ergon = ergon
         self.token = secrets.token_hex(16)
         self.port = free_port()
@@ -118,7 +123,7 @@ server:
 vast_api:
   url: {sim_url}
   api_key: {API_KEY}
-""")
+{vast_extra}""")
         os.chmod(self.config, 0o600)  # it holds the operator token
         self.log = open(os.path.join(work, "agent.log"), "w")
         self.process = subprocess.Popen(
@@ -191,11 +196,11 @@ def endpoint_label(labels):
     return found.group(1) if found else labels
 
 
-def submit(agent, work, tasks, env):
-    """Submits one workflow of `tasks` tasks; returns its id."""
+def submit(agent, work, tasks, env, extra=None):
+    """Submits one workflow of `tasks` tasks (each with the `extra` fields); returns its id."""
     path = os.path.join(work, "workflow.json")
     spec = {"name": "bench", "tasks": [
-        {"slug": f"t{i}", "image": "busybox:latest", "entrypoint": [], "command": ["true"], "env": env}
+        {"slug": f"t{i}", "image": "busybox:latest", "entrypoint": [], "command": ["true"], "env": env, **(extra or {})}
         for i in range(1, tasks + 1)]}
     with open(path, "w") as f:
         json.dump(spec, f)
@@ -437,9 +442,66 @@ def calls(args):
         raise SystemExit("the agent left live instances behind (destroyed through the simulator)")
 
 
+def ranking_run(args, ranking):
+    """One workflow of args.tasks tasks on the faulty market with `ranking`: (spend $, wall s,
+    instances created, completed tasks)."""
+    work = os.path.join(args.work, ranking)
+    os.makedirs(work)
+    sim = Simulator(args.ergon, work, offers=args.offers, run_seconds=args.run_seconds, load_seconds=args.load_seconds,
+                    extra=("--market", "faulty", "--time-scale", str(args.time_scale)), seed=args.seed)
+    agent = workflow = None
+    n = args.tasks
+    try:
+        agent = Agent(args.ergon, work, f"bench-{ranking.replace('_', '-')}", sim.url, parallel=n,
+                      vast_extra=f"  ranking: {ranking}\n")
+        # The hints in the market's own time: the run and the download are both scaled down by
+        # --time-scale in the simulator, so their ratio is what a real day would show.
+        hints = {"vast": {"expected_runtime": f"{args.run_seconds / args.time_scale:.0f}s", "image_size_hint": f"{args.image_bytes:.0f}"},
+                 "max_attempts": 6}
+        say(f"== {ranking}: {n} tasks of {args.run_seconds:g} s ({args.run_seconds / args.time_scale / 60:.0f} min at market time)")
+        started = time.monotonic()
+        workflow = submit(agent, work, n, {"SIM_IMAGE_BYTES": f"{args.image_bytes:.0f}"}, extra=hints)
+
+        def ended():
+            rows = json.loads(agent.cli("tasks", "list", "--workflow", workflow, "--json"))
+            states = {}
+            for row in rows:
+                states[row["state"]] = states.get(row["state"], 0) + 1
+            done = sum(v for k, v in states.items() if k in ("completed", "failed", "error", "stopped", "cancelled"))
+            return done == n, ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
+        wait_until(f"{n} tasks to end", ended, timeout=args.run_timeout, every=1)
+        wall = time.monotonic() - started
+        wait_until("no live instance", lambda: (sim.stats()["live_instances"] == 0, f"{sim.stats()['live_instances']} live"),
+                   timeout=120)
+        spend = sim.spent()
+        rows = json.loads(agent.cli("tasks", "list", "--workflow", workflow, "--json"))
+        completed = sum(1 for row in rows if row["state"] == "completed")
+        created = sim.stats()["created_instances"]
+        print(f"{ranking:<15}: ${spend:.4f} spent, {wall:.1f} s until the last task ended, {created} instances for {n} tasks, {completed} completed")
+        return spend, wall, created, completed
+    finally:
+        clean = tear_down(agent, sim, workflow, n)
+        if not clean:
+            raise SystemExit("the agent left live instances behind (destroyed through the simulator)")
+
+
+def ranking(args):
+    price = ranking_run(args, "price")
+    effective = ranking_run(args, "effective_cost")
+    spend_ratio = effective[0] / price[0] if price[0] > 0 else float("inf")
+    wall_ratio = effective[1] / price[1] if price[1] > 0 else float("inf")
+    print(f"effective_cost vs price: spend {spend_ratio:.2f}x, wall time {wall_ratio:.2f}x (target: both below 1)")
+    print(result_line(f"ranking: spend of {args.tasks} tasks on a faulty market, effective_cost", f"${effective[0]:.4f}",
+                      f"${price[0]:.4f} (price)", f"{spend_ratio:.2f}x", "< 1.00x", spend_ratio < 1))
+    print(result_line(f"ranking: wall time of {args.tasks} tasks on a faulty market, effective_cost", f"{effective[1]:.1f} s",
+                      f"{price[1]:.1f} s (price)", f"{wall_ratio:.2f}x", "< 1.00x", wall_ratio < 1))
+    if effective[3] != args.tasks or price[3] != args.tasks:
+        raise SystemExit(f"not every task completed: price {price[3]}, effective_cost {effective[3]} of {args.tasks}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["tick", "calls"])
+    parser.add_argument("what", choices=["tick", "calls", "ranking"])
     parser.add_argument("--ergon", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--tasks", type=int, required=True)
@@ -453,12 +515,17 @@ def main():
     parser.add_argument("--settle", type=float, default=10)
     parser.add_argument("--ramp-timeout", type=float, default=1200)
     parser.add_argument("--run-timeout", type=float, default=900)
+    parser.add_argument("--time-scale", type=float, default=0.01)
+    parser.add_argument("--image-bytes", type=float, default=4e9)
+    parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     if args.what == "tick":
         for phase in args.phases.split(","):
             if phase not in ("loading", "running"):
                 parser.error(f"--phases: unknown phase {phase!r} (loading, running)")
             tick(args, phase)
+    elif args.what == "ranking":
+        ranking(args)
     else:
         args.parallel = args.parallel or args.tasks
         calls(args)

@@ -34,6 +34,10 @@ NOTES = {
     "calls": "N short tasks (load 2 s, run 5 s) run to completion by a vast-mode agent against `ergon vast-sim`: "
              "the simulator's requests per task over the whole lifecycles, besides log reads (request_logs and "
              "result_url) and the paged listings that serve the whole fleet each tick.",
+    "ranking": "The same workflow of N tasks (all at once; each runs 20 s, 2000 s at market time, with a 4 GB "
+               "image) on the same seeded faulty market (`ergon vast-sim --market faulty --time-scale 0.01`: slow "
+               "links and flaky hosts at the cheap end) with `vast_api.ranking: price`, then `effective_cost`: the "
+               "money the simulator billed and the wall time until the last task ended; the baseline is `price`.",
 }
 
 

@@ -36,6 +36,12 @@ struct VastSimCommand: AsyncParsableCommand {
     var runSeconds: Double = 10
     @Option(name: .customLong("load-seconds"), help: "How long an instance stays loading.")
     var loadSeconds: Double = 2
+    @Option(name: .long, help: ArgumentHelp(
+        "plain, or faulty: the cheap end of the market has slow links and flaky hosts, instances load for their image's download over inet_down (SIM_IMAGE_BYTES, default 4 GB) and are interrupted with their host's unreliability.",
+        valueName: "plain|faulty"))
+    var market: String = "plain"
+    @Option(name: .customLong("time-scale"), help: "With --market faulty: simulated download seconds per second (below 1 runs a long download in a moment).")
+    var timeScale: Double = 1
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -43,6 +49,8 @@ struct VastSimCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard offers >= 0 else { throw ValidationError("--offers must be 0 or more") }
         guard runSeconds >= 0, loadSeconds >= 0 else { throw ValidationError("--run-seconds and --load-seconds must be 0 or more") }
+        guard ["plain", "faulty"].contains(market) else { throw ValidationError("--market must be plain or faulty, got \"\(market)\"") }
+        guard timeScale > 0, timeScale <= 1000 else { throw ValidationError("--time-scale must be above 0 and at most 1000") }
     }
 
     func run() async throws {
@@ -57,6 +65,7 @@ struct VastSimCommand: AsyncParsableCommand {
         options.apiKey = apiKey
         options.defaultProgram = SimulatedProgram(loadSeconds: loadSeconds, runSeconds: runSeconds)
         if docker { options.dockerSocket = dockerSocket }
+        if market == "faulty" { options.faultyMarket = FaultyMarket(timeScale: timeScale) }
         if let faults {
             do {
                 options.faults = try FaultPlan(contentsOf: URL(fileURLWithPath: faults))

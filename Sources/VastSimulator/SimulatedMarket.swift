@@ -12,9 +12,11 @@ public struct SimulatedMarket: Sendable {
     public let offers: [SimulatedOffer]
     private let indexByID: [Int: Int]
 
-    /// Generates `offerCount` offers from `seed`.
-    public init(offerCount: Int, seed: UInt64) {
+    /// Generates `offerCount` offers from `seed`; a `faulty` market degrades its cheap end
+    /// (``FaultyMarket``), leaving every other draw as the plain market's.
+    public init(offerCount: Int, seed: UInt64, faulty: FaultyMarket? = nil) {
         var random = SeededGenerator(seed: seed, stream: 1)
+        var faultDraws = SeededGenerator(seed: seed, stream: 5)
         var generated: [SimulatedOffer] = []
         var nextOfferID = 4_100_000 + Int.random(in: 0..<100_000, using: &random)
         var nextMachineID = 10_000 + Int.random(in: 0..<5_000, using: &random)
@@ -29,7 +31,8 @@ public struct SimulatedMarket: Sendable {
                 hosts.append(host)
             }
             nextMachineID += 1 + Int.random(in: 0..<40, using: &random)
-            let machine = MachineProfile.random(id: nextMachineID, host: host, using: &random)
+            var machine = MachineProfile.random(id: nextMachineID, host: host, using: &random)
+            if let faulty { machine = faulty.degrade(machine, using: &faultDraws) }
             for size in machine.offerSizes where generated.count < offerCount {
                 nextOfferID += 1 + Int.random(in: 0..<900, using: &random)
                 generated.append(machine.offer(id: nextOfferID, gpus: size, using: &random))

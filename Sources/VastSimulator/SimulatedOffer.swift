@@ -32,6 +32,11 @@ public struct SimulatedOffer: Sendable, Equatable {
     /// Every other key of the offer, as search returns it.
     public var fields: [String: JSONValue]
 
+    /// The machine's download speed, Mb/s (`inet_down`).
+    public var inetDown: Double { fields["inet_down"]?.doubleValue ?? 100 }
+    /// The machine's reliability, 0–1.
+    public var reliability: Double { fields["reliability"]?.doubleValue ?? 1 }
+
     /// The offer as `POST /api/v0/bundles/` returns it for a search asking `allocatedStorage` GB.
     public func json(
         allocatedStorage: Double, now: Date, marketStart: Date, type: OfferType = .onDemand, rented: Bool = false

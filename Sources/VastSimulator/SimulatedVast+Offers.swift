@@ -135,6 +135,14 @@ extension SimulatedVast {
         var run = SimulatedInstance.Run(start: now)
         var lifecycle: SimulatedInstance.LifecycleFault?
         let dockerMode = docker != nil || options.dockerSocket != nil
+        if let faulty = options.faultyMarket, !dockerMode {
+            // The host behaves as its offer says: the image downloads over its link, and an
+            // unreliable host may interrupt the run.
+            program.loadSeconds = faulty.loadSeconds(program: program, offer: offer, env: request.environment)
+            if let after = faulty.interruption(instanceID: id, offer: offer, runSeconds: program.runSeconds, seed: options.seed) {
+                run.stoppedAt = now.addingTimeInterval(program.loadSeconds + after)
+            }
+        }
         if let fault {
             let strikeAfter = fault.afterSeconds ?? program.runSeconds / 2
             switch fault.kind {

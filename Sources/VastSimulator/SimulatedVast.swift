@@ -50,7 +50,7 @@ public actor SimulatedVast {
     public init(options: SimulatorOptions) {
         self.options = options
         self.clock = options.clock
-        self.market = SimulatedMarket(offerCount: options.offerCount, seed: options.seed)
+        self.market = SimulatedMarket(offerCount: options.offerCount, seed: options.seed, faulty: options.faultyMarket)
         self.marketStart = options.clock.now()
         self.logger = options.logger
         self.faults = FaultInjector(plan: options.faults, defaultSeed: options.seed)

@@ -36,6 +36,11 @@ public struct SimulatorOptions: Sendable {
     public var envTotalLimit: Int? = 32 * 1024
     /// Failures to inject.
     public var faults: FaultPlan = .none
+    /// A market whose hosts behave as their offers say (``FaultyMarket``): the cheap end is
+    /// full of slow links and flaky hosts, loading takes the image's download time over the
+    /// machine's `inet_down`, and an instance is interrupted with its host's unreliability.
+    /// Nil: the plain market, where every host loads in ``SimulatedProgram/loadSeconds``.
+    public var faultyMarket: FaultyMarket?
     /// The Docker engine socket for `--docker` mode (each instance runs its image for real);
     /// nil simulates instances without running anything.
     public var dockerSocket: String?

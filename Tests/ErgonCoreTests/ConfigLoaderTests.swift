@@ -38,7 +38,7 @@ struct ConfigLoaderTests {
               provisioning_timeout: 15m
               log_reads_per_second: 2.5
               acceptance_check: {command: "nvidia-smi -L", timeout: 20s, max_rejections: 1}
-              ranking: effective_cost
+              ranking: price
               registries:
                 - {host: ghcr.io, username: bot, password: "${GHCR}"}
             """
@@ -59,8 +59,8 @@ struct ConfigLoaderTests {
         #expect(plain.provisioningTimeout == .seconds(2400))
         #expect(plain.vast.logReadsPerSecond == 5)
         #expect(plain.vast.acceptanceCheck == nil)
-        #expect(plain.vast.ranking == "price")
-        #expect(config.vast.ranking == "effective_cost")
+        #expect(plain.vast.ranking == "effective_cost")
+        #expect(config.vast.ranking == "price")
         // A bare command takes the default timeout and rejections.
         let short = try parse("agent: {id: v}\nmode: vast\nvast_api: {api_key: k, acceptance_check: nvidia-smi}")
         #expect(short.vast.acceptanceCheck == AcceptanceCheck(command: "nvidia-smi", timeout: .seconds(60), maxRejections: 3))

@@ -43,7 +43,7 @@ struct RentalChoiceTests {
         #expect(!c.warm || warm?.offerID == 103)
         let choice = RentalChoice.vast(
             ordered: Self.ranked[c.ordered], ranked: Self.ranked,
-            passedOver: c.passedOver.map { (Self.ranked[$0.0], $0.1) }, warm: warm, now: Self.now)
+            passedOver: c.passedOver.map { (Self.ranked[$0.0], $0.1) }, warm: warm, now: Self.now, ranking: RentalChoice.price)
         #expect(choice.offerID == String(Self.ranked[c.ordered].id))
         #expect(choice.machineID == String(Self.ranked[c.ordered].machineID))
         #expect(choice.gpuName == "RTX_4090")

@@ -139,7 +139,7 @@ struct VastBackendScenarioTests {
     func rentalExplained() async throws {
         var options = SimulatorOptions.forTesting()
         options.faults = FaultPlan(rules: [Self.rule(.offerTaken, [.create], times: 1)])
-        try await withAgent(options) { agent in
+        try await withAgent(options, configure: { $0.vast.ranking = RentalChoice.price }) { agent in
             let id = try await agent.submit([VastAgentFixture.task("t")])["t"]!.id
             #expect(try await agent.waitEnded(id).state == .completed)
             let attempt = try #require(try await agent.queue.attempts(of: id).first)

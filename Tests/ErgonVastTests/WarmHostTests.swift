@@ -133,7 +133,8 @@ struct WarmHostScenarioTests {
     @Test("a second task with the same image goes back to the machine that ran it, though a cheaper one is free")
     func secondTaskGoesBackToTheWarmMachine() async throws {
         try await withVastSimulator(.forTesting()) { sim in
-            let agent = try VastAgentFixture(sim: sim)
+            // The warm-host rule measured against the cheapest price: the price ranking.
+            let agent = try VastAgentFixture(sim: sim, configure: { $0.vast.ranking = RentalChoice.price })
             let settings = agent.config.vast
             let selection = try OfferSelection.make(
                 agentFilters: settings.offerFilters, maxDPH: settings.maxDPH, diskGB: settings.diskGB,

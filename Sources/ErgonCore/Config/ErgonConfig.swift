@@ -179,9 +179,10 @@ public struct ErgonConfig: Equatable, Sendable {
         /// The check every instance passes before a task's command runs; nil: none (a task
         /// may still ask for its own).
         public var acceptanceCheck: AcceptanceCheck?
-        /// How matching offers are ordered: `price` (cheapest per hour) or `effective_cost`
-        /// (least expected money for the task's work).
-        public var ranking: String = RentalChoice.price
+        /// How matching offers are ordered: `effective_cost` (least expected money for the
+        /// task's work; the default since `Scripts/bench ranking` showed it spending less and
+        /// finishing sooner on faulty markets) or `price` (cheapest per hour).
+        public var ranking: String = RentalChoice.effectiveCost
         public init() {}
     }
 

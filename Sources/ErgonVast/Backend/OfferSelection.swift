@@ -10,8 +10,9 @@ import Foundation
 ///
 /// Precedence (DESIGN §5): hard filters first (the CLI's defaults overridden by the agent's
 /// terms, the task's terms, the forced single-GPU terms, excluded machines, then the host's
-/// lifetime: ``OfferLifetime``), then the price cap, then the ranking: cheapest `dph_total`
-/// first, higher reliability breaking ties; last, with `vast_api.prefer_warm_hosts_within`, a
+/// lifetime: ``OfferLifetime``), then the price cap, then the ranking (`vast_api.ranking`:
+/// ``EffectiveCost`` by default, or cheapest `dph_total` first with higher reliability
+/// breaking ties, which ``rank(_:)`` gives); last, with `vast_api.prefer_warm_hosts_within`, a
 /// machine that ran the task's image may move to the front (``preferWarm(_:warm:within:image:)``).
 public struct OfferSelection: Sendable {
     /// The filter terms: the agent's and the task's queries, the forced terms and the excluded
@@ -81,11 +82,12 @@ public struct OfferSelection: Sendable {
         offers.filter { offer in
             filter.matches(offer.raw) && (lifetime?.allows(offer) ?? true) && (maxDPH.map { offer.dphTotal <= $0 } ?? true)
         }
-        .sorted { lhs, rhs in
-            if lhs.dphTotal != rhs.dphTotal { return lhs.dphTotal < rhs.dphTotal }
-            if lhs.reliability != rhs.reliability { return lhs.reliability > rhs.reliability }
-            return lhs.id < rhs.id
-        }
+        .sortedByPrice()
+    }
+
+    /// `offers` cheapest first, higher reliability breaking ties, then the lower id.
+    public static func rankedByPrice(_ offers: [VastOffer]) -> [VastOffer] {
+        offers.sortedByPrice()
     }
 
     /// How many of `offers` only the lifetime rule keeps out: they pass the filter and the
@@ -169,6 +171,17 @@ public struct OfferSelection: Sendable {
         public static func percent(_ fraction: Double) -> String {
             let value = (fraction * 1000).rounded() / 10
             return (value.rounded() == value ? String(Int(value)) : String(value)) + "%"
+        }
+    }
+}
+
+extension [VastOffer] {
+    /// Cheapest `dph_total` first, higher reliability breaking ties, then the lower id.
+    func sortedByPrice() -> [VastOffer] {
+        sorted { lhs, rhs in
+            if lhs.dphTotal != rhs.dphTotal { return lhs.dphTotal < rhs.dphTotal }
+            if lhs.reliability != rhs.reliability { return lhs.reliability > rhs.reliability }
+            return lhs.id < rhs.id
         }
     }
 }

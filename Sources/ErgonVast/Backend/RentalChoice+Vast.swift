@@ -12,10 +12,11 @@ extension RentalChoice {
 
     /// The choice of `ordered` among `ranked` (the matching offers in the ranking's order, before
     /// any warm host moved), after passing over `passedOver` in turn; `warm` is the warm host
-    /// moved first, if one was, and `now` dates its last run.
+    /// moved first, if one was, and `now` dates its last run. `ranking` names the order of
+    /// `ranked`; `score` is what it gave `ordered` (nil: its price, as the price ranking's).
     public static func vast(
         ordered: VastOffer, ranked: [VastOffer], passedOver: [(offer: VastOffer, why: PassedOver)],
-        warm: OfferSelection.WarmChoice?, now: Date, ranking: String = RentalChoice.price, score: Double? = nil
+        warm: OfferSelection.WarmChoice?, now: Date, ranking: String, score: Double? = nil
     ) -> RentalChoice {
         let rankOf = Dictionary(ranked.enumerated().map { ($0.element.id, $0.offset + 1) }) { first, _ in first }
         let rank = rankOf[ordered.id] ?? ranked.count + 1

@@ -2,10 +2,10 @@ import ErgonCore
 import Foundation
 
 extension VastBackend {
-    /// Searches the cheapest matching offer and orders an instance on it, walking down the
+    /// Searches the matching offers and orders an instance on the best (`vast_api.ranking`), walking down the
     /// ranked list while offers are taken. The instance id is recorded before this returns;
     /// an order whose answer was lost is never repeated (`outcomeUnknown`). The instance comes
-    /// with the offer ordered, its rank and why it was chosen (``RentalChoice/vast(ordered:ranked:passedOver:warm:now:)``).
+    /// with the offer ordered, its rank and why it was chosen (``RentalChoice/vast(ordered:ranked:passedOver:warm:now:ranking:score:)``).
     public func launch(
         _ request: LaunchRequest, record: @Sendable (LaunchedInstance) async throws -> Void
     ) async throws -> LaunchedInstance {
