@@ -56,8 +56,8 @@ struct OffersCommand: AsyncParsableCommand {
     func validate() throws {
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
         if let diskGB, diskGB < 8 { throw ValidationError("--disk-gb must be at least 8 (Vast's minimum)") }
-        if let ranking, ![RentalChoice.price, RentalChoice.effectiveCost].contains(ranking) {
-            throw ValidationError("--ranking must be price or effective_cost, got \"\(ranking)\"")
+        if let ranking, OfferRanking(rawValue: ranking) == nil {
+            throw ValidationError("--ranking must be \(OfferRanking.names), got \"\(ranking)\"")
         }
         if let expectedRuntime, (DurationParser.seconds(expectedRuntime) ?? 0) <= 0 {
             throw ValidationError("--expected-runtime: invalid duration \"\(expectedRuntime)\" (expected \(DurationParser.acceptedForms), longer than zero)")
@@ -114,10 +114,10 @@ struct OffersCommand: AsyncParsableCommand {
         let now = Date()
         let warm = await warmMachines(settings: settings, cacheDirectory: cacheDirectory)
         var byRanking = selection.rank(offers)
-        let rankingName = ranking ?? settings.ranking
+        let rankingName = ranking.flatMap(OfferRanking.init(rawValue:)) ?? settings.ranking
         var scores: [EffectiveCost.Score] = []
         var costInputs: EffectiveCost.Inputs?
-        if rankingName == RentalChoice.effectiveCost {
+        if rankingName == .effectiveCost {
             let inputs = await EffectiveCost.Inputs.gather(
                 imageSizeHint: imageSize.flatMap(ByteSizeParser.parse), expectedRuntime: expectedRuntime.flatMap(DurationParser.seconds),
                 timeout: lifetime.timeout, hosts: hostRecord(cacheDirectory: cacheDirectory))
@@ -133,7 +133,7 @@ struct OffersCommand: AsyncParsableCommand {
             try printJSON(OffersJSON(
                 request: selection.requestBody, returned: offers.count, offers: ranked.prefix(limit).map(OfferRow.init),
                 chosen: ranked.first.map(OfferRow.init), funnel: funnel, lifetime: lifetime, warmHost: warmChoice,
-                excludedMachines: excluded, ranking: rankingName, scores: Array(scores.prefix(limit))))
+                excludedMachines: excluded, ranking: rankingName.rawValue, scores: Array(scores.prefix(limit))))
             return
         }
         print(OfferRow.table(ranked.prefix(limit).map(OfferRow.init)))
@@ -324,7 +324,8 @@ struct OffersJSON: Encodable {
     let excludedMachines: [HostReputation.Exclusion]
     /// `price` or `effective_cost`.
     let ranking: String
-    /// With `effective_cost`: the top offers' figures and expected dollars, best first.
+    /// With `effective_cost`: the top offers' figures and expected dollars, in the ranking's
+    /// order (``offers`` may differ by a warm host moved to the front).
     let scores: [EffectiveCost.Score]
 }
 

@@ -67,7 +67,7 @@ struct OffersLifetimeCLITests {
         }
         let bad = try ErgonBinary.run(["offers", "--print-request", "--ranking", "fastest"], in: dir)
         #expect(bad.status == 2)
-        #expect(bad.stderr.contains("--ranking must be price or effective_cost"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("--ranking must be effective_cost or price"), "\(bad.stderr)")
         #expect(try sim.stats()["created_instances"] == 0)
     }
 

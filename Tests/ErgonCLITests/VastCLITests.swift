@@ -260,7 +260,7 @@ struct VastCLITests {
         let explained = try ErgonBinary.run(["offers", "--config", config, "--explain", "--image", image])
         #expect(explained.status == 0, "\(explained.stderr)")
         #expect(explained.stdout.contains("warm host: offer \(warmOffer) on machine \(warmMachine) ran \(image) 2h ago; $"), "\(explained.stdout)")
-        #expect(explained.stdout.contains("above the cheapest $"))
+        #expect(explained.stdout.contains("above the first choice $"))
         #expect(explained.stdout.contains("(within prefer_warm_hosts_within \(margin)%)"))
         #expect(explained.stdout.contains("would order offer \(warmOffer) on machine \(warmMachine)"))
         let noImage = try ErgonBinary.run(["offers", "--config", config, "--explain"])

@@ -59,8 +59,8 @@ struct ConfigLoaderTests {
         #expect(plain.provisioningTimeout == .seconds(2400))
         #expect(plain.vast.logReadsPerSecond == 5)
         #expect(plain.vast.acceptanceCheck == nil)
-        #expect(plain.vast.ranking == "effective_cost")
-        #expect(config.vast.ranking == "price")
+        #expect(plain.vast.ranking == .effectiveCost)
+        #expect(config.vast.ranking == .price)
         // A bare command takes the default timeout and rejections.
         let short = try parse("agent: {id: v}\nmode: vast\nvast_api: {api_key: k, acceptance_check: nvidia-smi}")
         #expect(short.vast.acceptanceCheck == AcceptanceCheck(command: "nvidia-smi", timeout: .seconds(60), maxRejections: 3))
@@ -333,7 +333,7 @@ struct ConfigLoaderTests {
         ("vast_api:\n  log_reads_per_second: fast", .wrongType, "vast_api.log_reads_per_second",
          "ergon.yaml: vast_api.log_reads_per_second: expected a number, got \"fast\""),
         ("vast_api:\n  ranking: cheapest", .invalidValue, "vast_api.ranking",
-         "ergon.yaml: vast_api.ranking: unknown ranking \"cheapest\" (expected price or effective_cost)"),
+         "ergon.yaml: vast_api.ranking: unknown ranking \"cheapest\" (expected effective_cost or price)"),
         ("vast_api:\n  acceptance_check: {timeout: 20s}", .invalidValue, "vast_api.acceptance_check",
          "ergon.yaml: vast_api.acceptance_check: has no command (e.g. command: nvidia-smi)"),
         ("vast_api:\n  acceptance_check: {command: nvidia-smi, timeout: 2h}", .invalidValue, "vast_api.acceptance_check.timeout",

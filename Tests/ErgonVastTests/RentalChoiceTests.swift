@@ -34,7 +34,7 @@ struct RentalChoiceTests {
             rank: 4, reason: "offer 2 was taken; offers 1, 3 were refused by the budget"),
         Case(
             name: "a warm host", ordered: 2, passedOver: [], warm: true, rank: 3,
-            reason: "warm host: its machine ran img:1 2h ago; 6.5% above the cheapest, within prefer_warm_hosts_within 10%"),
+            reason: "warm host: its machine ran img:1 2h ago; 6.5% above the first choice, within prefer_warm_hosts_within 10%"),
         Case(name: "the warm host taken, the cheapest ordered", ordered: 0, passedOver: [(2, .taken)], warm: true, rank: 1, reason: nil),
     ])
     func explains(_ c: Case) {

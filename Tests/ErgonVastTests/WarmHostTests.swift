@@ -59,7 +59,7 @@ struct WarmHostTests {
         #expect(ranked.map(\.id) == [123, 99])
         let made = try #require(choice)
         #expect(made.summary(now: Self.now) == "offer 123 on machine 456 ran ghcr.io/org/worker:2 2h ago; "
-            + "$0.212/h is 5.0% above the cheapest $0.202/h (within prefer_warm_hosts_within 10%)")
+            + "$0.212/h is 5.0% above the first choice $0.202/h (within prefer_warm_hosts_within 10%)")
         #expect(OfferSelection.WarmChoice.percent(0.125) == "12.5%")
     }
 
@@ -134,7 +134,7 @@ struct WarmHostScenarioTests {
     func secondTaskGoesBackToTheWarmMachine() async throws {
         try await withVastSimulator(.forTesting()) { sim in
             // The warm-host rule measured against the cheapest price: the price ranking.
-            let agent = try VastAgentFixture(sim: sim, configure: { $0.vast.ranking = RentalChoice.price })
+            let agent = try VastAgentFixture(sim: sim, configure: { $0.vast.ranking = .price })
             let settings = agent.config.vast
             let selection = try OfferSelection.make(
                 agentFilters: settings.offerFilters, maxDPH: settings.maxDPH, diskGB: settings.diskGB,

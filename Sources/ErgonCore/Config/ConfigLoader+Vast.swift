@@ -61,9 +61,8 @@ extension ConfigLoader {
         }
         if let node = fields["acceptance_check"], !node.isNull { vast.acceptanceCheck = try readAcceptanceCheck(node) }
         if let node = fields["ranking"] {
-            let ranking = try node.nonEmptyString("price or effective_cost")
-            guard [RentalChoice.price, RentalChoice.effectiveCost].contains(ranking) else {
-                throw node.fault(.invalidValue, "unknown ranking \(node.shown) (expected price or effective_cost)")
+            guard let ranking = OfferRanking(rawValue: try node.nonEmptyString(OfferRanking.names)) else {
+                throw node.fault(.invalidValue, "unknown ranking \(node.shown) (expected \(OfferRanking.names))")
             }
             vast.ranking = ranking
         }

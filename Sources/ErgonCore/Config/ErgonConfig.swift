@@ -182,7 +182,7 @@ public struct ErgonConfig: Equatable, Sendable {
         /// How matching offers are ordered: `effective_cost` (least expected money for the
         /// task's work; the default since `Scripts/bench ranking` showed it spending less and
         /// finishing sooner on faulty markets) or `price` (cheapest per hour).
-        public var ranking: String = RentalChoice.effectiveCost
+        public var ranking: OfferRanking = .effectiveCost
         public init() {}
     }
 

@@ -26,6 +26,8 @@ public enum AcceptanceMarker {
         switch status {
         case 137:
             return "the acceptance check `\(check)` did not pass within \(Reconciler.format(timeout.seconds)) (stopped)"
+        case 127:
+            return "the acceptance check `\(check)` failed with status 127 (command not found)"
         default:
             return "the acceptance check `\(check)` failed with status \(status)"
         }

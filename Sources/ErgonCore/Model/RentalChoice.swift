@@ -24,9 +24,7 @@ public struct RentalChoice: Codable, Equatable, Sendable {
     public var reason: String?
 
     /// The ranking by `dph_total`, cheapest first.
-    public static let price = "price"
-    /// The ranking by the expected cost of the task's work (`vast_api.ranking: effective_cost`).
-    public static let effectiveCost = "effective_cost"
+    public static let price = OfferRanking.price.rawValue
 
     /// Spelled like the rest of the API's JSON (`instanceId`), stored the same way.
     enum CodingKeys: String, CodingKey {
@@ -52,4 +50,16 @@ public struct RentalChoice: Codable, Equatable, Sendable {
         let score = String(format: "%.3f", self.score)
         return "rank \(rank) of \(matched) by \(ranking) (score \(score))" + (reason.map { ": \($0)" } ?? "")
     }
+}
+
+/// How a launch orders the offers that pass every filter (`vast_api.ranking`); its raw value is
+/// the name config files, `ergon offers --ranking` and ``RentalChoice/ranking`` use.
+public enum OfferRanking: String, Sendable, Equatable, CaseIterable {
+    /// Least expected money for the task's work first (`EffectiveCost` in ErgonVast).
+    case effectiveCost = "effective_cost"
+    /// Cheapest `dph_total` first, higher reliability breaking ties.
+    case price
+
+    /// `effective_cost or price`, for messages.
+    public static var names: String { allCases.map(\.rawValue).joined(separator: " or ") }
 }

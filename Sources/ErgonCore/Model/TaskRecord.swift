@@ -101,6 +101,12 @@ public enum AttemptOutcome: Codable, Equatable, Sendable {
         }
     }
 
+    /// True when nothing was ordered (a money cap).
+    public var isDeferred: Bool {
+        if case .deferred = self { return true }
+        return false
+    }
+
     /// True for outcomes that do not use up one of the task's attempts: nothing was ordered,
     /// or the host failed its acceptance check before the command ran.
     public var isUncounted: Bool {

@@ -267,6 +267,9 @@ extension Scheduler {
             // Only now is the whole output in the spool: the wrapper's marker tells the code.
             outcome = try await exitStatus(of: attempt, task: held.task, reason: reason)
             attempt.outcome = outcome
+            // Kept before the host is blamed: a finish tried again next tick starts from this
+            // outcome and does not blame the host a second time.
+            try await queue.updateAttempt(attempt)
             switch (outcome, instanceID) {
             case (.systemError(let lost), let instanceID?):
                 // Stopped before its command finished: the host interrupted it.
@@ -342,16 +345,16 @@ extension Scheduler {
     }
 
     /// The outcome of a failed acceptance check: the host rejected (the task is ordered again
-    /// elsewhere, the attempt not counted), unless the check is missing from the image (status
-    /// 127: no host can pass it) or the task already rejected `max_rejections` hosts in a row,
-    /// when the failure counts as an attempt like any host failure.
+    /// elsewhere, the attempt not counted), unless the task already rejected `max_rejections`
+    /// hosts in a row, when the failure counts as an attempt like any host failure: a check
+    /// that fails everywhere (a typo, a tool the image lacks) uses up the task's attempts
+    /// instead of renting hosts forever. Status 127 gets no special case: on Vast `nvidia-smi`
+    /// comes from the host's driver, and a host without it is exactly what the check is for.
     func rejection(status: Int, task: TaskRecord, attempt: AttemptRecord) async throws -> AttemptOutcome {
         let check = backend.acceptanceCheck(for: task.spec) ?? AcceptanceCheck(command: "the acceptance check")
         let reason = AcceptanceMarker.reason(status: status, check: check.command, timeout: check.timeout)
-        if status == 127 {
-            return .unrecoverable(reason: "\(reason): the command is not in the image")
-        }
-        let earlier = try await queue.attempts(of: task.id).filter { $0.number < attempt.number }
+        // Attempts that rented nothing (deferred by the budget) neither break nor extend the run.
+        let earlier = try await queue.attempts(of: task.id).filter { attempt.number > $0.number && $0.outcome?.isDeferred != true }
         let rejectedInARow = earlier.reversed().prefix { if case .rejectedHost = $0.outcome { return true } else { return false } }.count
         guard rejectedInARow < check.maxRejections else {
             return .hostFailure(reason: "\(reason), on \(rejectedInARow + 1) hosts in a row: counted as an attempt")

@@ -1,14 +1,6 @@
 import ErgonCore
 import Foundation
 
-/// How a launch orders the offers that pass every filter (`vast_api.ranking`).
-public enum OfferRanking: String, Sendable, Equatable, CaseIterable {
-    /// Cheapest `dph_total` first, higher reliability breaking ties.
-    case price
-    /// Least expected money for the task's useful work first (``EffectiveCost``).
-    case effectiveCost = "effective_cost"
-}
-
 /// The expected cost of getting one task's work done on an offer: what the hourly price
 /// buys is not the run alone but the provisioning before it and, sometimes, a failed attempt.
 ///

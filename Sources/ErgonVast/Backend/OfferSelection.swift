@@ -101,10 +101,11 @@ public struct OfferSelection: Sendable {
         return lasting.rank(offers).count { !lifetime.allows($0) }
     }
 
-    /// Moves the cheapest warm offer (its machine ran `image` lately: `warm`, machine → when)
-    /// to the front when its price is at most `margin` above the cheapest offer's, keeping the
-    /// rest of `ranked` (cheapest first) in order. Nothing moves when there is no margin, when
-    /// the cheapest offer's machine is warm already, or when no warm offer is close enough.
+    /// Moves the best-ranked warm offer (its machine ran `image` lately: `warm`, machine → when)
+    /// to the front when its price is at most `margin` above the ranking's first choice (the
+    /// cheapest, under the price ranking), keeping the rest of `ranked` in order. Nothing moves
+    /// when there is no margin, when the first choice's machine is warm already, or when no
+    /// warm offer is close enough.
     /// The choice says what moved, for the log and `ergon offers --explain`.
     public static func preferWarm(
         _ ranked: [VastOffer], warm: [Int: Date], within margin: Double?, image: String
@@ -135,11 +136,12 @@ public struct OfferSelection: Sendable {
         public var lastRan: Date
         /// The warm offer's `dph_total`.
         public var dph: Double
-        /// The offer that was cheapest.
+        /// The ranking's first choice it replaced (the cheapest, under the price ranking).
         public var cheapestOfferID: Int
         /// Its `dph_total`.
         public var cheapestDPH: Double
-        /// How far the warm offer's price is above the cheapest, in percent.
+        /// How far the warm offer's price is above the first choice's, in percent (negative:
+        /// below, which the effective-cost ranking allows).
         public var percentAbove: Double
         /// `vast_api.prefer_warm_hosts_within`, as a fraction.
         public var margin: Double
@@ -159,12 +161,17 @@ public struct OfferSelection: Sendable {
             self.margin = margin
         }
 
-        /// `offer 123 on machine 456 ran IMAGE 2h ago; $0.212/h is 4.9% above the cheapest
+        /// `offer 123 on machine 456 ran IMAGE 2h ago; $0.212/h is 4.9% above the first choice
         /// $0.202/h (within prefer_warm_hosts_within 10%)`.
         public func summary(now: Date) -> String {
             "offer \(offerID) on machine \(machineID) ran \(image) \(Reconciler.format(max(0, now.timeIntervalSince(lastRan)))) ago; "
-                + String(format: "$%.3f/h is %.1f%% above the cheapest $%.3f/h", dph, percentAbove, cheapestDPH)
+                + String(format: "$%.3f/h is ", dph) + relation + String(format: " $%.3f/h", cheapestDPH)
                 + " (within prefer_warm_hosts_within \(Self.percent(margin)))"
+        }
+
+        /// `4.9% above the first choice`, or `2.0% below the first choice`.
+        public var relation: String {
+            String(format: "%.1f%% %@ the first choice", abs(percentAbove), percentAbove < 0 ? "below" : "above")
         }
 
         /// `0.1` as `10%`.

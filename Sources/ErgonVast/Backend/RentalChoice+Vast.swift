@@ -25,7 +25,7 @@ extension RentalChoice {
             let ago = Reconciler.format(max(0, now.timeIntervalSince(warm.lastRan)))
             reasons.append(
                 "warm host: its machine ran \(warm.image) \(ago) ago; "
-                    + String(format: "%.1f%% above the cheapest", warm.percentAbove)
+                    + warm.relation
                     + ", within prefer_warm_hosts_within \(OfferSelection.WarmChoice.percent(warm.margin))")
         }
         for (why, words) in [(PassedOver.taken, "taken"), (.overBudget, "refused by the budget")] {

@@ -46,7 +46,7 @@ extension VastBackend {
         }
         var byRanking = selection.rank(offers)
         var scores: [Int: EffectiveCost.Score] = [:]
-        if settings.ranking == RentalChoice.effectiveCost {
+        if settings.ranking == .effectiveCost {
             let scored = EffectiveCost.ranked(byRanking, await effectiveCostInputs(task: task, timeout: request.timeout))
             byRanking = scored.map(\.offer)
             scores = Dictionary(scored.map { ($0.offer.id, $0.score) }) { first, _ in first }
@@ -85,7 +85,7 @@ extension VastBackend {
                 let id = String(created.id)
                 let rental = RentalChoice.vast(
                     ordered: offer, ranked: byRanking, passedOver: passedOver, warm: warm, now: warmHosts?.now() ?? Date(),
-                    ranking: settings.ranking, score: scores[offer.id]?.dollars)
+                    ranking: settings.ranking.rawValue, score: scores[offer.id]?.dollars)
                 let launched = LaunchedInstance(id: id, rental: rental)
                 try await record(launched)
                 logger.info(

@@ -36,19 +36,24 @@ public struct VastLaunchWrapper: Equatable, Sendable {
         self.args = ["-c", script, "ergon-task"] + argv
     }
 
-    /// Runs the acceptance check before anything of the task's: in the background, stopped
-    /// (`kill -9`, status 137) by a watchdog after its timeout. A failure prints
-    /// ``AcceptanceMarker``'s failure line with its status and ends the wrapper before the task's
-    /// command, without an exit marker; a pass prints the passed line.
+    /// Runs the acceptance check before anything of the task's: in the background, with a
+    /// watchdog that, after its timeout, kills it (`kill -9`) and signals the wrapper (USR1),
+    /// whose trap ends it with status 137, so a check stuck where `kill -9` cannot reach (a GPU
+    /// fallen off the bus leaves `nvidia-smi` in uninterruptible sleep) does not hold the
+    /// instance. A failure prints ``AcceptanceMarker``'s failure line with its status and ends
+    /// the wrapper before the task's command, without an exit marker; a pass prints the passed
+    /// line. `$$` in the watchdog's subshell is the wrapper's own process.
     static func checkStep(_ check: AcceptanceCheck, label: InstanceLabel) -> String {
         let seconds = max(1, Int(check.timeout.seconds.rounded(.up)))
+        let failed = "printf '%s%d\\n' '\(AcceptanceMarker.failedPrefix(label: label))'"
         return "echo '[ergon-wrapper] acceptance check: '\(quoted(check.command)); "
+            + "trap '\(failed.replacingOccurrences(of: "'", with: "'\\''")) 137; exit 97' USR1; "
             + "/bin/sh -c \(quoted(check.command)) & p=$!; "
             // The watchdog's sleep holds no output open: once the watchdog is killed, it ends alone.
             + "( sleep \(seconds) </dev/null >/dev/null 2>&1; echo '[ergon-wrapper] the acceptance check is still running after \(seconds)s: stopping it'; "
-            + "kill -9 \"$p\" 2>/dev/null ) & w=$!; "
-            + "wait \"$p\"; c=$?; kill \"$w\" 2>/dev/null; "
-            + "if [ \"$c\" -ne 0 ]; then printf '%s%d\\n' '\(AcceptanceMarker.failedPrefix(label: label))' \"$c\"; exit 97; fi; "
+            + "kill -9 \"$p\" 2>/dev/null; kill -USR1 $$ ) & w=$!; "
+            + "wait \"$p\"; c=$?; kill \"$w\" 2>/dev/null; trap - USR1; "
+            + "if [ \"$c\" -ne 0 ]; then \(failed) \"$c\"; exit 97; fi; "
             + "printf '%s\\n' '\(AcceptanceMarker.passedLine(label: label))'; "
     }
 

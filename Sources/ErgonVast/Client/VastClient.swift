@@ -19,8 +19,9 @@ public struct VastClient: Sendable {
     public static let defaultBaseURL = URL(string: "https://console.vast.ai")!
     /// The largest answer read (a search of a few hundred offers is a few MB).
     static let maximumAnswerSize = 64 * 1024 * 1024
-    /// How much later than AsyncHTTPClient's own deadline the client's whole-answer deadline fires.
-    static let deadlineMargin: Duration = .milliseconds(500)
+    /// How much later than AsyncHTTPClient's own deadline the client's whole-answer deadline fires:
+    /// enough for AsyncHTTPClient's reason (a refused connection) to arrive first on a loaded machine.
+    static let deadlineMargin: Duration = .seconds(2)
 
     /// Where the API is (`https://console.vast.ai`, or a simulator).
     public let baseURL: URL
