@@ -209,6 +209,16 @@ def submit(agent, work, tasks, env, extra=None):
     return rows[0]["workflow_id"]
 
 
+def all_ended(agent, workflow, n):
+    """(True when the workflow's n tasks have all ended, its task counts by state) for wait_until."""
+    rows = json.loads(agent.cli("tasks", "list", "--workflow", workflow, "--json"))
+    states = {}
+    for row in rows:
+        states[row["state"]] = states.get(row["state"], 0) + 1
+    done = sum(v for k, v in states.items() if k in ("completed", "failed", "error", "stopped", "cancelled"))
+    return done == n, ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
+
+
 def between_listings(sim, quiet=0.4, timeout=60):
     """The simulator's statistics once no listing has been asked for during `quiet` seconds: a
     tick's paged listing is over, its tick recorded, and the next one has not begun (the
@@ -402,14 +412,7 @@ def calls(args):
         say(f"== {n} tasks of {args.run_seconds:g} s, {args.parallel} at a time; counting Vast calls until all completed")
         workflow = submit(agent, args.work, n, {})
 
-        def ended():
-            rows = json.loads(agent.cli("tasks", "list", "--workflow", workflow, "--json"))
-            states = {}
-            for row in rows:
-                states[row["state"]] = states.get(row["state"], 0) + 1
-            done = sum(v for k, v in states.items() if k in ("completed", "failed", "error", "stopped", "cancelled"))
-            return done == n, ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
-        wait_until(f"{n} tasks to end", ended, timeout=args.run_timeout, every=2)
+        wait_until(f"{n} tasks to end", lambda: all_ended(agent, workflow, n), timeout=args.run_timeout, every=2)
         wait_until("no live instance", lambda: (sim.stats()["live_instances"] == 0, f"{sim.stats()['live_instances']} live"),
                    timeout=120)
         after = sim.stats()
@@ -463,14 +466,7 @@ def ranking_run(args, ranking):
         started = time.monotonic()
         workflow = submit(agent, work, n, {"SIM_IMAGE_BYTES": f"{args.image_bytes:.0f}"}, extra=hints)
 
-        def ended():
-            rows = json.loads(agent.cli("tasks", "list", "--workflow", workflow, "--json"))
-            states = {}
-            for row in rows:
-                states[row["state"]] = states.get(row["state"], 0) + 1
-            done = sum(v for k, v in states.items() if k in ("completed", "failed", "error", "stopped", "cancelled"))
-            return done == n, ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
-        wait_until(f"{n} tasks to end", ended, timeout=args.run_timeout, every=1)
+        wait_until(f"{n} tasks to end", lambda: all_ended(agent, workflow, n), timeout=args.run_timeout, every=1)
         wall = time.monotonic() - started
         wait_until("no live instance", lambda: (sim.stats()["live_instances"] == 0, f"{sim.stats()['live_instances']} live"),
                    timeout=120)
