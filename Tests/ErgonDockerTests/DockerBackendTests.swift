@@ -79,8 +79,9 @@ struct DockerBackendTests {
             let script = """
                 i=0; while [ $i -lt \(count) ]; do i=$((i+1)); \
                 if [ $((i % 7)) -eq 0 ]; then echo "line-$i" >&2; else echo "line-$i"; fi; \
-                if [ $((i % 250)) -eq 0 ]; then sleep 0.2; fi; done; printf 'the-end'
+                if [ $((i % 250)) -eq 0 ]; then sleep 0.5; fi; done; printf 'the-end'
                 """
+            // 8 s of output: on a loaded engine the first read once came after a 3 s run had ended.
             let request = try DockerFixtures.request(TaskSpec(slug: "many", image: image, command: .shell(script)), agentID: agent)
             let id = try await backend.launch(request) { _ in }.id
             var cursor: String?
