@@ -113,21 +113,15 @@ struct OffersCommand: AsyncParsableCommand {
         }
         let now = Date()
         let warm = await warmMachines(settings: settings, cacheDirectory: cacheDirectory)
-        var byRanking = selection.rank(offers)
         let rankingName = ranking.flatMap(OfferRanking.init(rawValue:)) ?? settings.ranking
-        var scores: [EffectiveCost.Score] = []
-        var costInputs: EffectiveCost.Inputs?
-        if rankingName == .effectiveCost {
-            let inputs = await EffectiveCost.Inputs.gather(
+        let ordered = await OfferSelection.order(selection.rank(offers), by: rankingName) {
+            await EffectiveCost.Inputs.gather(
                 imageSizeHint: imageSize.flatMap(ByteSizeParser.parse), expectedRuntime: expectedRuntime.flatMap(DurationParser.seconds),
                 timeout: lifetime.timeout, hosts: hostRecord(cacheDirectory: cacheDirectory))
-            let scored = EffectiveCost.ranked(byRanking, inputs)
-            byRanking = scored.map(\.offer)
-            scores = scored.map(\.score)
-            costInputs = inputs
         }
+        let scores = ordered.scores
         let (ranked, warmChoice) = OfferSelection.preferWarm(
-            byRanking, warm: warm, within: settings.preferWarmHostsWithin, image: image ?? "")
+            ordered.offers, warm: warm, within: settings.preferWarmHostsWithin, image: image ?? "")
         let funnel = everything.map { OfferFunnel(selection: selection, offers: $0) }
         if json {
             try printJSON(OffersJSON(
@@ -149,7 +143,7 @@ struct OffersCommand: AsyncParsableCommand {
                 + "\(Reconciler.format(lifetime.timeout)) (\(timeout != nil ? "--timeout" : "scheduler.default_timeout")) "
                 + "+ vast_api.lifetime_margin \(Reconciler.format(lifetime.margin)); the search asks for duration gte "
                 + "\(OfferFunnel.number(lifetime.minimum)) (seconds)")
-            if let costInputs {
+            if let costInputs = ordered.inputs {
                 print("\n" + Self.scoreTable(costInputs, scores: Array(scores.prefix(limit))))
             } else {
                 print("\nranking: price (cheapest dph_total first, higher reliability on ties)")

@@ -119,8 +119,9 @@ extension SimulatedVast {
         let wrapperLabel = request.runsShellScript ? request.label.flatMap(InstanceLabel.init(vastLabel:)) : nil
         var marker = wrapperLabel.map { ExitMarker.prefix(label: $0) }
         var preamble: [String] = []
+        let dockerMode = docker != nil || options.dockerSocket != nil
         if let wrapperLabel, request.runsAcceptanceCheck {
-            if fault?.kind == .gpuCheckFailure, docker == nil, options.dockerSocket == nil {
+            if fault?.kind == .gpuCheckFailure, !dockerMode {
                 // The check fails at once: its failure line, then the wrapper ends without
                 // running the command (so without an exit marker).
                 program = SimulatedProgram(
@@ -134,7 +135,6 @@ extension SimulatedVast {
         }
         var run = SimulatedInstance.Run(start: now)
         var lifecycle: SimulatedInstance.LifecycleFault?
-        let dockerMode = docker != nil || options.dockerSocket != nil
         if let faulty = options.faultyMarket, !dockerMode {
             // The host behaves as its offer says: the image downloads over its link, and an
             // unreliable host may interrupt the run.

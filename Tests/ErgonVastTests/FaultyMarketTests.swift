@@ -56,7 +56,7 @@ struct FaultyMarketTests {
         let offers = try Self.offers(SimulatedMarket(offerCount: 2000, seed: 11, faulty: Self.faulty))
         let inputs = EffectiveCost.Inputs(imageBytes: 4e9, imageSizeSource: "test", runSeconds: 2000, runSource: "test")
         func degraded(_ offer: VastOffer) -> Bool { (offer.inetDown ?? 100) <= 25 || offer.reliability <= 0.8 }
-        let byPrice = Array(OfferSelection.rankedByPrice(offers).prefix(20))
+        let byPrice = Array(offers.sortedByPrice().prefix(20))
         let byCost = Array(EffectiveCost.ranked(offers, inputs).prefix(20).map(\.offer))
         func slow(_ offer: VastOffer) -> Bool { (offer.inetDown ?? 100) <= 25 }
         // Seed 11: the price ranking's first 20 are 19 degraded machines (7 slow links); the

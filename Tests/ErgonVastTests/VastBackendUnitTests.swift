@@ -133,7 +133,8 @@ struct VastBackendUnitTests {
         #expect(status == 97)
         #expect(output.contains("the acceptance check is still running after 1s: stopping it"))
         #expect(AcceptanceMarker.failureStatus(in: Array(output.utf8), label: Self.label) == 137)
-        #expect(AcceptanceMarker.reason(status: 137, check: check.command, timeout: check.timeout).contains("did not pass within 1s"))
+        #expect(AcceptanceMarker.reason(status: 137, check: check) == "the acceptance check `exec sleep 30` did not pass within 1s (stopped)")
+        #expect(AcceptanceMarker.reason(status: 2, check: nil) == "the acceptance check failed with status 2")
     }
 
     @Test func aTasksOwnAcceptanceCheckReplacesOrTurnsOffTheAgents() {

@@ -21,15 +21,18 @@ public enum AcceptanceMarker {
         ExitMarker.status(in: text, label: label, tag: tag, word: "failed status=")
     }
 
-    /// Why a check that ended with `status` failed, in the words the attempt records.
-    public static func reason(status: Int, check: String, timeout: Duration) -> String {
+    /// Why a check that ended with `status` failed, in the words the attempt records; `check`
+    /// is nil when the agent no longer knows it (its config changed since the launch).
+    public static func reason(status: Int, check: AcceptanceCheck?) -> String {
+        let what = check.map { "the acceptance check `\($0.command)`" } ?? "the acceptance check"
         switch status {
         case 137:
-            return "the acceptance check `\(check)` did not pass within \(Reconciler.format(timeout.seconds)) (stopped)"
+            let within = check.map { " within \(Reconciler.format($0.timeout.seconds))" } ?? " in time"
+            return "\(what) did not pass\(within) (stopped)"
         case 127:
-            return "the acceptance check `\(check)` failed with status 127 (command not found)"
+            return "\(what) failed with status 127 (command not found)"
         default:
-            return "the acceptance check `\(check)` failed with status \(status)"
+            return "\(what) failed with status \(status)"
         }
     }
 }

@@ -351,12 +351,13 @@ extension Scheduler {
     /// instead of renting hosts forever. Status 127 gets no special case: on Vast `nvidia-smi`
     /// comes from the host's driver, and a host without it is exactly what the check is for.
     func rejection(status: Int, task: TaskRecord, attempt: AttemptRecord) async throws -> AttemptOutcome {
-        let check = backend.acceptanceCheck(for: task.spec) ?? AcceptanceCheck(command: "the acceptance check")
-        let reason = AcceptanceMarker.reason(status: status, check: check.command, timeout: check.timeout)
+        let check = backend.acceptanceCheck(for: task.spec)
+        let reason = AcceptanceMarker.reason(status: status, check: check)
+        let maxRejections = check?.maxRejections ?? AcceptanceCheck.defaultMaxRejections
         // Attempts that rented nothing (deferred by the budget) neither break nor extend the run.
         let earlier = try await queue.attempts(of: task.id).filter { attempt.number > $0.number && $0.outcome?.isDeferred != true }
         let rejectedInARow = earlier.reversed().prefix { if case .rejectedHost = $0.outcome { return true } else { return false } }.count
-        guard rejectedInARow < check.maxRejections else {
+        guard rejectedInARow < maxRejections else {
             return .hostFailure(reason: "\(reason), on \(rejectedInARow + 1) hosts in a row: counted as an attempt")
         }
         return .rejectedHost(reason: reason)

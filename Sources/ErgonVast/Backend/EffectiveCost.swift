@@ -74,7 +74,6 @@ public enum EffectiveCost {
     }
 
     /// One offer's figures and score.
-
     public struct Score: Sendable, Equatable, Encodable {
         public var offerID: Int
         public var dph: Double
@@ -111,14 +110,12 @@ public enum EffectiveCost {
             runSeconds: inputs.runSeconds, failureProbability: failure, dollars: dollars)
     }
 
-    /// `offers` ordered by their score, lowest first; ties by price, then reliability, then id.
+    /// `offers` ordered by their score, lowest first; ties in the price ranking's order.
     public static func ranked(_ offers: [VastOffer], _ inputs: Inputs) -> [(offer: VastOffer, score: Score)] {
-        offers.map { ($0, score($0, inputs)) }.sorted { lhs, rhs in
-            if lhs.1.dollars != rhs.1.dollars { return lhs.1.dollars < rhs.1.dollars }
-            if lhs.0.dphTotal != rhs.0.dphTotal { return lhs.0.dphTotal < rhs.0.dphTotal }
-            if lhs.0.reliability != rhs.0.reliability { return lhs.0.reliability > rhs.0.reliability }
-            return lhs.0.id < rhs.0.id
-        }.map { (offer: $0.0, score: $0.1) }
+        offers.map { (offer: $0, score: score($0, inputs)) }.sorted { lhs, rhs in
+            lhs.score.dollars != rhs.score.dollars
+                ? lhs.score.dollars < rhs.score.dollars : VastOffer.cheaperFirst(lhs.offer, rhs.offer)
+        }
     }
 
     /// The seconds, source pairs of the run time: the hint, else the timeout, else an hour.

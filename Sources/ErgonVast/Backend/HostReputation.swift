@@ -149,18 +149,21 @@ public actor HostReputation {
     @discardableResult
     public func blame(instance instanceID: String, reason: String, kind known: Event.Kind? = nil) -> String? {
         guard let last = seen[instanceID] else { return nil }
-        var kind: Event.Kind
-        switch last.status {
-        case .failedStart: kind = .failedStart
-        case .provisioning: kind = .provisioningTimeout
-        case .lost: kind = .lost
-        case .running, .exited, .ended: kind = .interrupted
-        }
-        if let known { kind = known }
+        let kind = known ?? Self.failure(after: last.status)
         if kind == .lost, recorded.contains(instanceID) { return last.machine }  // the listing recorded it
         recorded.insert(instanceID)
         record(machine: last.machine, Event(kind: kind, at: now(), reason: reason))
         return last.machine
+    }
+
+    /// The failure an instance last seen in `status` is blamed for.
+    static func failure(after status: BackendInstance.Status) -> Event.Kind {
+        switch status {
+        case .failedStart: return .failedStart
+        case .provisioning: return .provisioningTimeout
+        case .lost: return .lost
+        case .running, .exited, .ended: return .interrupted
+        }
     }
 
     /// Adds an event to a machine's record.

@@ -85,9 +85,30 @@ public struct OfferSelection: Sendable {
         .sortedByPrice()
     }
 
-    /// `offers` cheapest first, higher reliability breaking ties, then the lower id.
-    public static func rankedByPrice(_ offers: [VastOffer]) -> [VastOffer] {
-        offers.sortedByPrice()
+    /// `matching` (as ``rank(_:)`` gives them) in `ranking`'s order, with each offer's
+    /// effective-cost score and its inputs (none under `price`; `inputs` is asked only for
+    /// `effective_cost`). The launch and `ergon offers` both order through it, so the dry run
+    /// shows the order the launch would take.
+    public static func order(
+        _ matching: [VastOffer], by ranking: OfferRanking, inputs: () async -> EffectiveCost.Inputs
+    ) async -> RankedOffers {
+        guard ranking == .effectiveCost else { return RankedOffers(offers: matching, scores: [], inputs: nil) }
+        let costInputs = await inputs()
+        let scored = EffectiveCost.ranked(matching, costInputs)
+        return RankedOffers(offers: scored.map(\.offer), scores: scored.map(\.score), inputs: costInputs)
+    }
+
+    /// Offers in a ranking's order (``order(_:by:inputs:)``).
+    public struct RankedOffers: Sendable {
+        /// Best first.
+        public var offers: [VastOffer]
+        /// Under `effective_cost`: each offer's score, in ``offers``' order; empty under `price`.
+        public var scores: [EffectiveCost.Score]
+        /// Under `effective_cost`: what the scores were computed from.
+        public var inputs: EffectiveCost.Inputs?
+
+        /// The score of offer `id`, if the ranking gave one.
+        public func score(of id: Int) -> EffectiveCost.Score? { scores.first { $0.offerID == id } }
     }
 
     /// How many of `offers` only the lifetime rule keeps out: they pass the filter and the
@@ -182,13 +203,17 @@ public struct OfferSelection: Sendable {
     }
 }
 
-extension [VastOffer] {
-    /// Cheapest `dph_total` first, higher reliability breaking ties, then the lower id.
-    func sortedByPrice() -> [VastOffer] {
-        sorted { lhs, rhs in
-            if lhs.dphTotal != rhs.dphTotal { return lhs.dphTotal < rhs.dphTotal }
-            if lhs.reliability != rhs.reliability { return lhs.reliability > rhs.reliability }
-            return lhs.id < rhs.id
-        }
+extension VastOffer {
+    /// The price ranking's order: cheaper `dph_total` first, higher reliability breaking ties,
+    /// then the lower id. Other rankings break their ties with it.
+    public static func cheaperFirst(_ lhs: VastOffer, _ rhs: VastOffer) -> Bool {
+        if lhs.dphTotal != rhs.dphTotal { return lhs.dphTotal < rhs.dphTotal }
+        if lhs.reliability != rhs.reliability { return lhs.reliability > rhs.reliability }
+        return lhs.id < rhs.id
     }
+}
+
+extension [VastOffer] {
+    /// In the price ranking's order (``VastOffer/cheaperFirst(_:_:)``).
+    public func sortedByPrice() -> [VastOffer] { sorted(by: VastOffer.cheaperFirst) }
 }

@@ -44,13 +44,10 @@ extension VastBackend {
         } catch let error as VastError {
             throw Self.backendError(error, doing: "searching offers")
         }
-        var byRanking = selection.rank(offers)
-        var scores: [Int: EffectiveCost.Score] = [:]
-        if settings.ranking == .effectiveCost {
-            let scored = EffectiveCost.ranked(byRanking, await effectiveCostInputs(task: task, timeout: request.timeout))
-            byRanking = scored.map(\.offer)
-            scores = Dictionary(scored.map { ($0.offer.id, $0.score) }) { first, _ in first }
+        let ordered = await OfferSelection.order(selection.rank(offers), by: settings.ranking) {
+            await effectiveCostInputs(task: task, timeout: request.timeout)
         }
+        let byRanking = ordered.offers
         let (ranked, warm) = await preferringWarmHosts(byRanking, image: task.image, slug: task.slug)
         guard !ranked.isEmpty else {
             var uncapped = selection
@@ -85,7 +82,7 @@ extension VastBackend {
                 let id = String(created.id)
                 let rental = RentalChoice.vast(
                     ordered: offer, ranked: byRanking, passedOver: passedOver, warm: warm, now: warmHosts?.now() ?? Date(),
-                    ranking: settings.ranking.rawValue, score: scores[offer.id]?.dollars)
+                    ranking: settings.ranking.rawValue, score: ordered.score(of: offer.id)?.dollars)
                 let launched = LaunchedInstance(id: id, rental: rental)
                 try await record(launched)
                 logger.info(
