@@ -57,14 +57,14 @@ struct BenchS3Command: AsyncParsableCommand {
             let seconds = try await BenchS3Command.withClient(connections: concurrency) { client in
                 let clock = ContinuousClock()
                 let start = clock.now
-                let uploadID = try await client.createMultipartUpload(bucket: bucket, key: key)
+                let upload = try await client.createMultipartUpload(bucket: bucket, key: key)
                 do {
                     let parts = try await Self.sendParts(
-                        client: client, file: file, bucket: bucket, key: key, uploadID: uploadID, size: size,
+                        client: client, file: file, bucket: bucket, key: key, upload: upload, size: size,
                         partBytes: partBytes, concurrency: concurrency)
-                    try await client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
+                    try await client.completeMultipartUpload(bucket: bucket, key: key, upload: upload, parts: parts)
                 } catch {
-                    try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
+                    try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadID: upload.id)
                     throw EnvironmentError("upload of \(file) to s3://\(bucket)/\(key) failed: \(error)")
                 }
                 return (clock.now - start) / .seconds(1)
@@ -74,7 +74,7 @@ struct BenchS3Command: AsyncParsableCommand {
 
         /// Sends every part, `concurrency` at a time: a new one starts as soon as one ends.
         static func sendParts(
-            client: S3Client, file: String, bucket: String, key: String, uploadID: String, size: Int64, partBytes: Int64,
+            client: S3Client, file: String, bucket: String, key: String, upload: S3MultipartUpload, size: Int64, partBytes: Int64,
             concurrency: Int
         ) async throws -> [S3UploadedPart] {
             let partCount = Int((size + partBytes - 1) / partBytes)
@@ -86,7 +86,7 @@ struct BenchS3Command: AsyncParsableCommand {
                     let offset = Int64(number - 1) * partBytes
                     let body = S3Body.file(path: file, offset: offset, length: min(partBytes, size - offset))
                     group.addTask {
-                        try await client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, number: number, body: body)
+                        try await client.uploadPart(bucket: bucket, key: key, upload: upload, number: number, body: body)
                     }
                     next += 1
                 }

@@ -88,28 +88,67 @@ struct S3ClientTests {
         defer { try? FileManager.default.removeItem(atPath: file.path) }
         try await withS3Client { client in
             let upload = try await client.createMultipartUpload(bucket: bucket, key: "big.log")
+            #expect(upload.partChecksums)
             let first = try await client.uploadPart(
-                bucket: bucket, key: "big.log", uploadID: upload, number: 1, body: .file(path: file.path, offset: 0, length: 5 << 20))
+                bucket: bucket, key: "big.log", upload: upload, number: 1, body: .file(path: file.path, offset: 0, length: 5 << 20))
             let second = try await client.uploadPart(
-                bucket: bucket, key: "big.log", uploadID: upload, number: 2, body: .file(path: file.path, offset: 5 << 20, length: 12345))
-            try await client.completeMultipartUpload(bucket: bucket, key: "big.log", uploadID: upload, parts: [first, second])
+                bucket: bucket, key: "big.log", upload: upload, number: 2, body: .file(path: file.path, offset: 5 << 20, length: 12345))
+            try await client.completeMultipartUpload(bucket: bucket, key: "big.log", upload: upload, parts: [first, second])
             #expect(try S3TestServer.readObject(bucket: bucket, key: "big.log") == file.bytes)
 
             let other = try await client.createMultipartUpload(bucket: bucket, key: "bad.log")
             let part = try await client.uploadPart(
-                bucket: bucket, key: "bad.log", uploadID: other, number: 1, body: .bytes(Array("tail".utf8)))
+                bucket: bucket, key: "bad.log", upload: other, number: 1, body: .bytes(Array("tail".utf8)))
             var wrong = part
             wrong.etag = "0123456789abcdef0123456789abcdef"
             let error = try await #require(throws: S3Error.self) {
-                try await client.completeMultipartUpload(bucket: bucket, key: "bad.log", uploadID: other, parts: [wrong])
+                try await client.completeMultipartUpload(bucket: bucket, key: "bad.log", upload: other, parts: [wrong])
             }
             #expect(error.code == "InvalidPart", "\(error)")
             #expect(error.kind == .rejected)
-            try await client.abortMultipartUpload(bucket: bucket, key: "bad.log", uploadID: other)
+            try await client.abortMultipartUpload(bucket: bucket, key: "bad.log", uploadID: other.id)
             // S3 answers 404 NoSuchUpload here; moto 5.2.1 answers 500 (a KeyError): either way, refused.
             await #expect(throws: S3Error.self) {
-                _ = try await client.uploadPart(bucket: bucket, key: "bad.log", uploadID: other, number: 2, body: .bytes([1]))
+                _ = try await client.uploadPart(bucket: bucket, key: "bad.log", upload: other, number: 2, body: .bytes([1]))
             }
+        }
+    }
+
+    @Test("multipart parts carry their SHA-256 as a checksum; the server's composite checksum of the bytes it got agrees")
+    func multipartChecksums() async throws {
+        let bucket = try S3TestServer.makeBucket()
+        let file = try temporaryFile(size: (10 << 20) + 777, seed: 11)
+        defer { try? FileManager.default.removeItem(atPath: file.path) }
+        let ranges: [Range<Int>] = [0..<(5 << 20), (5 << 20)..<(10 << 20), (10 << 20)..<file.bytes.count]
+        try await withS3Client { client in
+            let upload = try await client.createMultipartUpload(bucket: bucket, key: "sums.log")
+            var parts: [S3UploadedPart] = []
+            for (index, range) in ranges.enumerated() {
+                parts.append(
+                    try await client.uploadPart(
+                        bucket: bucket, key: "sums.log", upload: upload, number: index + 1,
+                        body: .file(path: file.path, offset: Int64(range.lowerBound), length: Int64(range.count))))
+            }
+            // Each part's checksum is the base64 SHA-256 of its bytes.
+            for (part, range) in zip(parts, ranges) {
+                var hasher = SigV4Signer.PayloadHasher()
+                hasher.update(file.bytes[range])
+                #expect(part.checksumSHA256 == hasher.finalize().base64, "part \(part.number)")
+            }
+            try await client.completeMultipartUpload(bucket: bucket, key: "sums.log", upload: upload, parts: parts)
+            #expect(try S3TestServer.readObject(bucket: bucket, key: "sums.log") == file.bytes)
+            // The server hashed what it received, part by part: its composite is the SHA-256 of
+            // the parts' digests, which matches the checksums the parts were sent with.
+            var composite = SigV4Signer.PayloadHasher()
+            for part in parts {
+                let checksum = try #require(part.checksumSHA256)
+                composite.update(try #require(Data(base64Encoded: checksum)))
+            }
+            let stored = try #require(try S3TestServer.objectChecksumSHA256(bucket: bucket, key: "sums.log"))
+            // AWS reports `<base64>-3` of type COMPOSITE; moto 5.2.1 the bare digest and no type.
+            #expect([composite.finalize().base64, "\(composite.finalize().base64)-3"].contains(stored.value), "\(stored)")
+            #expect(stored.type == nil || stored.type == "COMPOSITE", "\(stored)")
+
         }
     }
 

@@ -75,6 +75,10 @@ struct SigV4EncodingTests {
     func hashing() {
         #expect(SigV4Signer.sha256Hex([UInt8]()) == SigV4Signer.emptyPayloadHash)
         #expect(SigV4Signer.sha256Hex("abc".utf8) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var abc = SigV4Signer.PayloadHasher()
+        abc.update("abc".utf8)
+        // The checksum spelling of the same digest (x-amz-checksum-sha256).
+        #expect(abc.finalize().base64 == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
         #expect(SigV4Signer.sha256Hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         // A non-contiguous collection takes the copying path.
         #expect(SigV4Signer.sha256Hex("abc".utf8.lazy.map { $0 }) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

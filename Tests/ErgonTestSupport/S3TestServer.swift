@@ -177,6 +177,22 @@ public enum S3TestServer {
         return result.status == missingStatus ? nil : result.stdout
     }
 
+    /// The object's checksum as the server reports it with checksum mode on (`ChecksumType`,
+    /// and `ChecksumSHA256`, which for a multipart object is the composite: `<base64>-<parts>` on AWS);
+    /// nil when it has none.
+    public static func objectChecksumSHA256(
+        bucket: String, key: String, in connection: Connection? = nil
+    ) throws -> (type: String?, value: String)? {
+        let script = #"""
+            head = client().head_object(Bucket=sys.argv[1], Key=sys.argv[2], ChecksumMode="ENABLED")
+            print(json.dumps([head.get("ChecksumType"), head.get("ChecksumSHA256")]))
+            """#
+        let result = try runBoto3(script, [bucket, key], connection)
+        let fields = try JSONDecoder().decode([String?].self, from: Data(result.stdout))
+        guard fields.count == 2, let value = fields[1] else { return nil }
+        return (fields[0], value)
+    }
+
     /// The keys under `prefix`, in S3's order; empty when there are none (a missing bucket throws).
     public static func listKeys(bucket: String, prefix: String = "", in connection: Connection? = nil) throws -> [String] {
         let script = #"""

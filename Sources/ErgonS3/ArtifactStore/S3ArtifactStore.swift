@@ -178,7 +178,7 @@ public struct S3ArtifactStore: ArtifactStore {
     private func uploadInParts(_ source: PinnedFile, key: String, contentType: String, metadata: [String: String]) async throws {
         // S3 allows 10,000 parts.
         let size = max(partSize, (source.size + 9_999) / 10_000)
-        let uploadID = try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
+        let upload = try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
         do {
             var parts: [S3UploadedPart] = []
             var offset: Int64 = 0
@@ -186,13 +186,13 @@ public struct S3ArtifactStore: ArtifactStore {
                 let length = min(size, source.size - offset)
                 parts.append(
                     try await client.uploadPart(
-                        bucket: bucket, key: key, uploadID: uploadID, number: parts.count + 1,
+                        bucket: bucket, key: key, upload: upload, number: parts.count + 1,
                         body: .file(path: source.bodyPath, offset: offset, length: length)))
                 offset += length
             }
-            try await client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
+            try await client.completeMultipartUpload(bucket: bucket, key: key, upload: upload, parts: parts)
         } catch {
-            try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
+            try? await client.abortMultipartUpload(bucket: bucket, key: key, uploadID: upload.id)
             throw error
         }
     }

@@ -53,13 +53,14 @@ extension S3Client {
         return Self.etag(answer.headers)
     }
 
-    /// Starts a multipart upload whose object gets `contentType` and user `metadata`; returns its upload id.
+    /// Starts a multipart upload with SHA-256 part checksums, whose object gets `contentType` and
+    /// user `metadata`.
     public func createMultipartUpload(
         bucket: String, key: String, contentType: String?, metadata: [String: String]
-    ) async throws -> String {
+    ) async throws -> S3MultipartUpload {
         let call = Call(
             operation: "CreateMultipartUpload", method: .POST, bucket: bucket, key: key, query: [("uploads", "")],
-            headers: Self.headers(contentType: contentType, metadata: metadata))
+            headers: Self.headers(contentType: contentType, metadata: metadata) + [("x-amz-checksum-algorithm", "SHA256")])
         let answer = try await perform(call)
         guard let document = S3XMLElement.parse(answer.body), let uploadID = document.text(of: "UploadId"), !uploadID.isEmpty
         else {
@@ -67,7 +68,7 @@ extension S3Client {
                 kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: bucket, key: key,
                 status: answer.status, message: "the answer holds no UploadId")
         }
-        return uploadID
+        return S3MultipartUpload(id: uploadID, partChecksums: true)
     }
 
     static let metadataPrefix = "x-amz-meta-"

@@ -20,19 +20,19 @@ public enum S3Body: Sendable {
         }
     }
 
-    /// The hex SHA-256 of the body, the file read in chunks.
-    func sha256Hex() throws -> String {
+    /// The SHA-256 of the body, a file read in chunks.
+    func sha256() throws -> SigV4Signer.PayloadDigest {
+        var hasher = SigV4Signer.PayloadHasher()
         switch self {
-        case .empty: return SigV4Signer.emptyPayloadHash
-        case .bytes(let bytes): return SigV4Signer.sha256Hex(bytes)
+        case .empty: break
+        case .bytes(let bytes): hasher.update(bytes)
         case .file(let path, let offset, let length):
-            var hasher = SigV4Signer.PayloadHasher()
             let reader = try FileRangeReader(path: path, offset: offset, length: length)
             while let chunk = try reader.next() {
                 chunk.withUnsafeReadableBytes { hasher.update($0) }
             }
-            return hasher.finalizeHex()
         }
+        return hasher.finalize()
     }
 }
 

@@ -2,6 +2,21 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
+/// A multipart upload in progress.
+public struct S3MultipartUpload: Sendable, Equatable, Codable {
+    /// The id S3 gave it.
+    public var id: String
+    /// Whether it was created with the SHA-256 checksum algorithm: then every part must carry
+    /// its checksum, and the completion must repeat each one. Uploads this client creates do;
+    /// one recorded by an older Ergon does not, and goes on without.
+    public var partChecksums: Bool
+
+    public init(id: String, partChecksums: Bool) {
+        self.id = id
+        self.partChecksums = partChecksums
+    }
+}
+
 /// One uploaded part of a multipart upload.
 public struct S3UploadedPart: Sendable, Equatable, Codable {
     /// Its number, from 1.
@@ -10,11 +25,14 @@ public struct S3UploadedPart: Sendable, Equatable, Codable {
     public var etag: String
     /// Its size in bytes.
     public var size: Int64
+    /// The base64 SHA-256 it was sent with, when its upload has part checksums.
+    public var checksumSHA256: String?
 
-    public init(number: Int, etag: String, size: Int64) {
+    public init(number: Int, etag: String, size: Int64, checksumSHA256: String? = nil) {
         self.number = number
         self.etag = etag
         self.size = size
+        self.checksumSHA256 = checksumSHA256
     }
 }
 
@@ -22,48 +40,45 @@ extension S3Client {
     /// The smallest part S3 accepts, but for the last one.
     public static let minimumPartSize: Int64 = 5 << 20
 
-    /// Starts a multipart upload; returns its upload id.
-    public func createMultipartUpload(bucket: String, key: String, contentType: String? = nil) async throws -> String {
-        var headers: [(name: String, value: String)] = []
-        if let contentType { headers.append(("content-type", contentType)) }
-        let call = Call(
-            operation: "CreateMultipartUpload", method: .POST, bucket: bucket, key: key, query: [("uploads", "")],
-            headers: headers)
-        let answer = try await perform(call)
-        guard let document = S3XMLElement.parse(answer.body), let uploadID = document.text(of: "UploadId"), !uploadID.isEmpty
-        else {
-            throw S3Error(
-                kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: bucket, key: key,
-                status: answer.status, message: "the answer holds no UploadId")
-        }
-        return uploadID
+    /// Starts a multipart upload with SHA-256 part checksums.
+    public func createMultipartUpload(bucket: String, key: String, contentType: String? = nil) async throws -> S3MultipartUpload {
+        try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: [:])
     }
 
-    /// Uploads part `number` (1...10000) of an upload; returns it with its entity tag.
-    public func uploadPart(bucket: String, key: String, uploadID: String, number: Int, body: S3Body) async throws -> S3UploadedPart {
+    /// Uploads part `number` (1...10000) of an upload; returns it with its entity tag (and the
+    /// checksum it was sent with, when the upload has part checksums).
+    public func uploadPart(
+        bucket: String, key: String, upload: S3MultipartUpload, number: Int, body: S3Body
+    ) async throws -> S3UploadedPart {
         let call = Call(
             operation: "UploadPart", method: .PUT, bucket: bucket, key: key,
-            query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body)
+            query: [("partNumber", String(number)), ("uploadId", upload.id)], body: body, sendsChecksum: upload.partChecksums)
         let answer = try await perform(call)
         guard let etag = Self.etag(answer.headers) else {
             throw S3Error(
                 kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: bucket, key: key,
                 status: answer.status, message: "the answer has no ETag for part \(number)")
         }
-        return S3UploadedPart(number: number, etag: etag, size: body.length)
+        return S3UploadedPart(number: number, etag: etag, size: body.length, checksumSHA256: answer.sentChecksum)
     }
 
     /// Completes an upload from its parts (in order); returns the object's entity tag. S3 may
     /// answer 200 and still fail, with an error document in the body: that is an error here.
     @discardableResult
-    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [S3UploadedPart]) async throws -> String? {
+    public func completeMultipartUpload(
+        bucket: String, key: String, upload: S3MultipartUpload, parts: [S3UploadedPart]
+    ) async throws -> String? {
         var document = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts.sorted(by: { $0.number < $1.number }) {
-            document += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\"\(S3XMLElement.escape(part.etag))\"</ETag></Part>"
+            document += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\"\(S3XMLElement.escape(part.etag))\"</ETag>"
+            if upload.partChecksums, let checksum = part.checksumSHA256 {
+                document += "<ChecksumSHA256>\(S3XMLElement.escape(checksum))</ChecksumSHA256>"
+            }
+            document += "</Part>"
         }
         document += "</CompleteMultipartUpload>"
         let call = Call(
-            operation: "CompleteMultipartUpload", method: .POST, bucket: bucket, key: key, query: [("uploadId", uploadID)],
+            operation: "CompleteMultipartUpload", method: .POST, bucket: bucket, key: key, query: [("uploadId", upload.id)],
             headers: [("content-type", "application/xml")], body: .bytes(Array(document.utf8)))
         var attempt = 1
         while true {

@@ -7,7 +7,8 @@ import NIOHTTP1
 /// A small S3 client on AsyncHTTPClient: objects, listings, multipart uploads, pre-signed URLs.
 ///
 /// Every request is signed with SigV4 (hashed payloads; a file body is hashed, then streamed,
-/// chunk by chunk). Error answers become one ``S3Error``. Calls are resent with backoff on 5xx,
+/// chunk by chunk). Multipart uploads are created with the SHA-256 checksum algorithm, so each
+/// part also carries that same hash as its checksum, which S3 checks and keeps. Error answers become one ``S3Error``. Calls are resent with backoff on 5xx,
 /// `SlowDown`, timeouts and connection errors, as ``S3RetryPolicy`` allows; every S3 call the
 /// client makes is idempotent (a part or an object written twice holds the same bytes).
 public struct S3Client: Sendable {
@@ -69,6 +70,8 @@ public struct S3Client: Sendable {
         var status: Int
         var headers: HTTPHeaders
         var body: [UInt8]
+        /// The base64 SHA-256 of the body sent, when the call sent it as `x-amz-checksum-sha256`.
+        var sentChecksum: String? = nil
     }
 
     /// One S3 call.
@@ -80,15 +83,18 @@ public struct S3Client: Sendable {
         var query: [(name: String, value: String)] = []
         var headers: [(name: String, value: String)] = []
         var body: S3Body = .empty
+        /// Whether the body's SHA-256 also goes in `x-amz-checksum-sha256`, for S3 to check and
+        /// keep (the part of an upload created with that checksum algorithm).
+        var sendsChecksum = false
         /// Statuses that are not errors (any 2xx by default).
         var accepts: @Sendable (Int) -> Bool = { (200..<300).contains($0) }
     }
 
     /// Sends `call` (resent as the retry policy allows) and returns its answer, or throws ``S3Error``.
     func perform(_ call: Call) async throws -> Answer {
-        let payloadHash: String
+        let payload: SigV4Signer.PayloadDigest
         do {
-            payloadHash = try call.body.sha256Hex()
+            payload = try call.body.sha256()
         } catch {
             throw S3Error(
                 kind: .rejected, operation: call.operation, endpoint: endpoint.description, bucket: call.bucket, key: call.key,
@@ -97,7 +103,7 @@ public struct S3Client: Sendable {
         var attempt = 1
         while true {
             do {
-                return try await performOnce(call, payloadHash: payloadHash)
+                return try await performOnce(call, payload: payload)
             } catch let error as S3Error {
                 guard let delay = retry.delay(after: error, attempt: attempt) else { throw error }
                 logger.debug("\(error); trying again in \(delay)")
@@ -107,11 +113,13 @@ public struct S3Client: Sendable {
         }
     }
 
-    private func performOnce(_ call: Call, payloadHash: String) async throws -> Answer {
+    private func performOnce(_ call: Call, payload: SigV4Signer.PayloadDigest) async throws -> Answer {
         let (authority, path) = endpoint.target(bucket: call.bucket, key: call.key)
+        let checksum = call.sendsChecksum ? payload.base64 : nil
         var unsigned = SigV4Request(
-            method: call.method.rawValue, path: path, query: call.query, headers: [("host", authority)] + call.headers)
-        unsigned.headers += signer.signedHeaders(for: unsigned, payloadHash: payloadHash, date: Date())
+            method: call.method.rawValue, path: path, query: call.query,
+            headers: [("host", authority)] + call.headers + (checksum.map { [(Self.checksumHeader, $0)] } ?? []))
+        unsigned.headers += signer.signedHeaders(for: unsigned, payloadHash: payload.hex, date: Date())
         var request = HTTPClientRequest(url: "\(endpoint.scheme)://\(authority)\(unsigned.encodedTarget)")
         request.method = call.method
         for (name, value) in unsigned.headers {
@@ -138,7 +146,8 @@ public struct S3Client: Sendable {
             let body =
                 call.method == .HEAD
                 ? ByteBuffer() : try await response.body.collect(upTo: Self.maximumAnswerSize)
-            answer = Answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
+            answer = Answer(
+                status: Int(response.status.code), headers: response.headers, body: Array(buffer: body), sentChecksum: checksum)
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as HTTPClientError
@@ -154,6 +163,9 @@ public struct S3Client: Sendable {
         guard call.accepts(answer.status) else { throw errorAnswer(answer, call: call) }
         return answer
     }
+
+    /// The header carrying a body's base64 SHA-256 for S3 to check and keep.
+    static let checksumHeader = "x-amz-checksum-sha256"
 
     /// The error an answer's status and error document tell.
     func errorAnswer(_ answer: Answer, call: Call) -> S3Error {

@@ -101,14 +101,18 @@ public struct S3LogStore: LogStore {
 
     private func sendPart(_ log: SpooledLog, length: Int64, state: inout S3LogUploadState, statePath: String) async throws {
         let objectKey = objectKey(log.key)
-        if state.uploadID == nil {
-            state.uploadID = try await client.createMultipartUpload(bucket: bucket, key: objectKey, contentType: Self.contentType)
+        let upload: S3MultipartUpload
+        if let recorded = state.upload {
+            upload = recorded
+        } else {
+            upload = try await client.createMultipartUpload(bucket: bucket, key: objectKey, contentType: Self.contentType)
+            state.upload = upload
             try state.save(statePath)
         }
         let start = state.partsEnd
         do {
             let part = try await client.uploadPart(
-                bucket: bucket, key: objectKey, uploadID: state.uploadID!, number: state.parts.count + 1,
+                bucket: bucket, key: objectKey, upload: upload, number: state.parts.count + 1,
                 body: .file(path: log.path, offset: start, length: length))
             state.parts.append(part)
         } catch let error as S3Error where error.kind == .noSuchUpload {
@@ -124,7 +128,7 @@ public struct S3LogStore: LogStore {
     /// shorter than a part; then removes the live segments.
     private func seal(_ log: SpooledLog, state: inout S3LogUploadState, statePath: String) async throws {
         let objectKey = objectKey(log.key)
-        if state.uploadID == nil, log.length <= partSize {
+        if state.upload == nil, log.length <= partSize {
             try await client.putObject(
                 bucket: bucket, key: objectKey, body: .file(path: log.path, offset: 0, length: log.length),
                 contentType: Self.contentType)
@@ -134,10 +138,10 @@ public struct S3LogStore: LogStore {
                 if log.length > state.partsEnd {
                     try await sendPart(log, length: log.length - state.partsEnd, state: &state, statePath: statePath)
                 }
-                guard let uploadID = state.uploadID else {
+                guard let upload = state.upload else {
                     throw S3LogStoreError(path: statePath, reason: "no multipart upload to complete")
                 }
-                try await client.completeMultipartUpload(bucket: bucket, key: objectKey, uploadID: uploadID, parts: state.parts)
+                try await client.completeMultipartUpload(bucket: bucket, key: objectKey, upload: upload, parts: state.parts)
             } catch let error as S3Error where error.kind == .noSuchUpload {
                 // A completion whose answer was lost leaves the object in place: keep it if whole.
                 if let head = try await client.headObject(bucket: bucket, key: objectKey), head.size == log.length,

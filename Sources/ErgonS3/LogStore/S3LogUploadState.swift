@@ -9,6 +9,9 @@ import Foundation
 struct S3LogUploadState: Codable, Equatable {
     /// The multipart upload that becomes the final object, once one part was sent.
     var uploadID: String?
+    /// Whether that upload has SHA-256 part checksums (absent in states written before they
+    /// existed, whose uploads have none).
+    var partChecksums: Bool?
     /// Parts sent, contiguous from byte 0.
     var parts: [S3UploadedPart] = []
     /// Bytes readers see as live segments, from byte 0.
@@ -20,6 +23,15 @@ struct S3LogUploadState: Codable, Equatable {
     var sealed = false
     /// The length of the sealed log.
     var sealedLength: Int64?
+
+    /// The upload, as recorded.
+    var upload: S3MultipartUpload? {
+        get { uploadID.map { S3MultipartUpload(id: $0, partChecksums: partChecksums ?? false) } }
+        set {
+            uploadID = newValue?.id
+            partChecksums = newValue?.partChecksums
+        }
+    }
 
     /// Bytes covered by the parts.
     var partsEnd: Int64 { parts.reduce(0) { $0 + $1.size } }
@@ -42,7 +54,7 @@ struct S3LogUploadState: Codable, Equatable {
 
     /// Starts the upload over (the server no longer knows it).
     mutating func dropUpload() {
-        uploadID = nil
+        upload = nil
         parts = []
     }
 

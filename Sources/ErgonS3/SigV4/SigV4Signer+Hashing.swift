@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 extension SigV4Signer {
     /// The hex SHA-256 of `bytes`.
@@ -40,8 +41,25 @@ extension SigV4Signer {
 
         /// The hex SHA-256 of everything added so far (the hasher itself is left as it was).
         public func finalizeHex() -> String {
-            SigV4Signer.hex(hash.finalize())
+            finalize().hex
         }
+
+        /// The SHA-256 of everything added so far (the hasher itself is left as it was).
+        public func finalize() -> PayloadDigest {
+            PayloadDigest(bytes: Array(hash.finalize()))
+        }
+    }
+
+    /// A payload's SHA-256, in the two spellings S3 reads: hex in `x-amz-content-sha256` (the
+    /// signature's), base64 in `x-amz-checksum-sha256` (the checksum S3 keeps with a part).
+    public struct PayloadDigest: Sendable, Equatable {
+        /// The 32 bytes.
+        public let bytes: [UInt8]
+
+        /// Lower-case hex.
+        public var hex: String { SigV4Signer.hex(bytes) }
+        /// Standard base64, padded.
+        public var base64: String { Data(bytes).base64EncodedString() }
     }
 
     /// HMAC-SHA256 of `message` under `key`.
