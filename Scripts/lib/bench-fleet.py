@@ -460,8 +460,11 @@ def ranking_run(args, ranking):
         # The hints in the simulator's seconds, the agent's clock: the run as it is, and the image
         # as large as what the simulator's scaled download moves (--time-scale shortens only the
         # download). Provisioning times the agent observes are in the same seconds.
+        # The image exists only in the simulator (SIM_IMAGE_BYTES): named on a registry that never
+        # resolves (.invalid), its size comes from the hint, as for any image whose registry the
+        # agent cannot reach, and not from a real image's manifest.
         hints = {"vast": {"expected_runtime": f"{args.run_seconds:g}s", "image_size_hint": f"{args.image_bytes * args.time_scale:.0f}"},
-                 "max_attempts": 6}
+                 "max_attempts": 6, "image": "registry.invalid/ergon-bench/model:1"}
         say(f"== {ranking}: {n} tasks of {args.run_seconds:g} s, a {args.image_bytes / 1e9:g} GB image downloaded at {args.time_scale:g}x")
         started = time.monotonic()
         workflow = submit(agent, work, n, {"SIM_IMAGE_BYTES": f"{args.image_bytes:.0f}"}, extra=hints)

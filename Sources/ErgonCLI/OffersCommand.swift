@@ -27,8 +27,16 @@ struct OffersCommand: AsyncParsableCommand {
     var limit: Int = 10
     @Option(name: .customLong("disk-gb"), help: "The disk to ask for, in GB (default: vast_api.disk_gb).")
     var diskGB: Double?
-    @Option(name: .long, help: "The task image whose warm hosts count (vast_api.prefer_warm_hosts_within); default: none.")
+    @Option(name: .long, help: """
+        The task's image: its warm hosts count (vast_api.prefer_warm_hosts_within), and for the effective_cost \
+        ranking its size is read from its registry's manifest; default: none.
+        """)
     var image: String?
+    @Option(name: .long, help: """
+        The task's slug: with --image, the median run time of its past runs in the configured queue is the \
+        effective_cost ranking's run time when --expected-runtime is not given.
+        """)
+    var slug: String?
     @Option(name: .long, help: ArgumentHelp(
         "The task's timeout (90m, 24h, 2d): offers whose host leaves sooner than it plus vast_api.lifetime_margin are left out (default: scheduler.default_timeout).",
         valueName: "duration"))
@@ -36,10 +44,12 @@ struct OffersCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How to order the matching offers: price or effective_cost (default: vast_api.ranking).")
     var ranking: String?
     @Option(name: .customLong("expected-runtime"), help: ArgumentHelp(
-        "The task's expected run time, for the effective_cost ranking (default: the timeout).", valueName: "duration"))
+        "The task's expected run time, for the effective_cost ranking (default: past runs of --slug and --image, else the timeout).",
+        valueName: "duration"))
     var expectedRuntime: String?
     @Option(name: .customLong("image-size"), help: ArgumentHelp(
-        "The image's size (8GB, 750MiB), for the effective_cost ranking's download estimate (default: 5 GB assumed).", valueName: "size"))
+        "The image's size (8GB, 750MiB), for the effective_cost ranking's download estimate when its registry cannot say (default: 5 GB assumed).",
+        valueName: "size"))
     var imageSize: String?
     @Flag(name: .long, help: "Show how many offers each term removed, the ranking's inputs and scores, and whether a warm host was preferred.")
     var explain = false
@@ -65,6 +75,9 @@ struct OffersCommand: AsyncParsableCommand {
         if let imageSize, (ByteSizeParser.parse(imageSize) ?? 0) <= 0 {
             throw ValidationError("--image-size: invalid size \"\(imageSize)\" (expected \(ByteSizeParser.acceptedForms), more than zero)")
         }
+        if slug != nil, image == nil {
+            throw ValidationError("--slug needs --image: past runs are those of the same slug and image")
+        }
     }
 
     /// `--timeout` in seconds; nil when not given. Read in `run`, where a `UserError` exits 2.
@@ -78,7 +91,8 @@ struct OffersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let givenTimeout = try timeoutSeconds()
-        let (settings, cacheDirectory, defaultTimeout) = try loadSettings()
+        let (settings, cacheDirectory, defaultTimeout, loaded) = try loadSettings()
+        let rankingName = ranking.flatMap(OfferRanking.init(rawValue:)) ?? settings.ranking
         // The machines the agent keeps away from are left out here too, as its launch would.
         let excluded = await excludedMachines(cacheDirectory: cacheDirectory)
         let lifetime = OfferLifetime(timeout: givenTimeout ?? defaultTimeout, settings: settings)
@@ -97,15 +111,18 @@ struct OffersCommand: AsyncParsableCommand {
         guard let key = settings.apiKey, let url = URL(string: settings.url) else {
             throw UserError("\(config ?? "ergon.yaml"): vast_api.api_key: required to search offers (e.g. api_key: ${VAST_API_KEY})")
         }
-        let (offers, everything) = try await VastClient.withClient(baseURL: url, apiKey: key) { client in
+        let (offers, everything, registryBytes) = try await VastClient.withClient(baseURL: url, apiKey: key) { client in
+            let offers: [VastOffer]
+            let everything: [VastOffer]?
             do {
-                let offers = try await client.searchOffers(body: selection.requestBody)
-                let everything = explain || measureEvaluation
+                offers = try await client.searchOffers(body: selection.requestBody)
+                everything = explain || measureEvaluation
                     ? try await client.searchOffers(body: Self.unfilteredBody(selection)) : nil
-                return (offers, everything)
             } catch let error as VastError {
                 throw EnvironmentError("searching offers at \(settings.url): \(error)")
             }
+            guard rankingName == .effectiveCost, let image else { return (offers, everything, Int64?.none) }
+            return (offers, everything, await Self.registrySize(of: image, registries: settings.registries, client: client))
         }
         if measureEvaluation, let everything {
             Self.measure(selection, on: everything)
@@ -113,11 +130,12 @@ struct OffersCommand: AsyncParsableCommand {
         }
         let now = Date()
         let warm = await warmMachines(settings: settings, cacheDirectory: cacheDirectory)
-        let rankingName = ranking.flatMap(OfferRanking.init(rawValue:)) ?? settings.ranking
+        let pastRuns = rankingName == .effectiveCost && expectedRuntime == nil ? try await pastRunTimes(config: loaded) : []
         let ordered = await OfferSelection.order(selection.rank(offers), by: rankingName) {
             await EffectiveCost.Inputs.gather(
-                imageSizeHint: imageSize.flatMap(ByteSizeParser.parse), expectedRuntime: expectedRuntime.flatMap(DurationParser.seconds),
-                timeout: lifetime.timeout, hosts: hostRecord(cacheDirectory: cacheDirectory))
+                registryImageBytes: registryBytes, imageSizeHint: imageSize.flatMap(ByteSizeParser.parse),
+                expectedRuntime: expectedRuntime.flatMap(DurationParser.seconds), pastRuns: pastRuns, timeout: lifetime.timeout,
+                hosts: hostRecord(cacheDirectory: cacheDirectory))
         }
         let scores = ordered.scores
         let (ranked, warmChoice) = OfferSelection.preferWarm(
@@ -175,16 +193,45 @@ struct OffersCommand: AsyncParsableCommand {
     }
 
     /// The settings to use: the config's `vast_api`, cache directory and default task timeout
-    /// (seconds), or the defaults (and no cache) when `--print-request` runs without a config file.
-    func loadSettings() throws -> (vast: ErgonConfig.Vast, cacheDirectory: String?, defaultTimeout: TimeInterval) {
+    /// (seconds), and the configuration; or the defaults (no cache, no configuration) when
+    /// `--print-request` runs without a config file.
+    func loadSettings() throws -> (
+        vast: ErgonConfig.Vast, cacheDirectory: String?, defaultTimeout: TimeInterval, config: ErgonConfig?
+    ) {
         let path = config ?? "ergon.yaml"
         if printRequest, config == nil, !FileManager.default.fileExists(atPath: path) {
-            return (ErgonConfig.Vast(), nil, ErgonConfig.Scheduler().defaultTimeout.seconds)
+            return (ErgonConfig.Vast(), nil, ErgonConfig.Scheduler().defaultTimeout.seconds, nil)
         }
         var option = ConfigOption()
         option.config = path
         let loaded = try option.load()
-        return (loaded.vast, loaded.cacheDirectory, loaded.scheduler.defaultTimeout.seconds)
+        return (loaded.vast, loaded.cacheDirectory, loaded.scheduler.defaultTimeout.seconds, loaded)
+    }
+
+    /// The run times of `--slug`'s past runs on `--image` in the configured queue (as the
+    /// agent's launch reads them); none without `--slug`.
+    func pastRunTimes(config: ErgonConfig?) async throws -> [TimeInterval] {
+        guard let slug, let image, let config else { return [] }
+        let queue = try await config.openQueue()
+        do {
+            return try await queue.pastRunTimes(slug: slug, image: image, limit: Scheduler.pastRunsConsidered)
+        } catch {
+            throw EnvironmentError("reading past runs of \(slug) from the queue \(config.queue): \(error)")
+        }
+    }
+
+    /// The compressed size of `image` from its registry's manifest; nil, with a note on
+    /// standard error, when the registry cannot say (the launch falls back the same way).
+    static func registrySize(of image: String, registries: [ErgonConfig.RegistryAuth], client: VastClient) async -> Int64? {
+        do {
+            if let bytes = try await client.registryImageConfig(registries: registries).configuration(of: image)?.compressedBytes {
+                return bytes
+            }
+            FileHandle.standardError.write(Data("ergon: the manifest of \(image) gives no layer sizes; using --image-size\n".utf8))
+        } catch {
+            FileHandle.standardError.write(Data("ergon: the size of \(image) could not be read from its registry (\(error)); using --image-size\n".utf8))
+        }
+        return nil
     }
 
     /// The machines the agent keeps away from now (``HostReputation``), from its record.

@@ -45,6 +45,22 @@ extension PostgresTaskQueue {
         }
     }
 
+    /// Run times of the last completed tasks with this slug and image, newest first.
+    public func pastRunTimes(slug: String, image: String, limit: Int) async throws -> [TimeInterval] {
+        try await read { db in
+            try await db.rows(
+                """
+                SELECT a.ended_at - a.started_at AS seconds FROM tasks t
+                JOIN attempts a ON a.task_id = t.id AND a.number = t.attempt
+                WHERE t.slug = \(slug) AND t.state = \(TaskState.completed.rawValue)
+                    AND (t.spec::jsonb)->>'image' = \(image)
+                    AND a.started_at IS NOT NULL AND a.ended_at IS NOT NULL
+                ORDER BY a.ended_at DESC LIMIT \(max(0, limit))
+                """
+            ).map { try $0["seconds"].decode(Double.self) }
+        }
+    }
+
     /// Moves a task of an agent whose lease ended to `to`, in one transaction. The old
     /// agent's row stays locked meanwhile, so a heartbeat arriving now waits, and wins next.
     public func adopt(taskID: UUID, from: String, to: String, expiredBefore: Date, at now: Date) async throws -> HeldTask? {

@@ -122,6 +122,12 @@ extension PostgresTaskQueue {
                 // The notifier's poll looks only at tasks changed within its lookback, not at all.
                 "CREATE INDEX tasks_by_change ON tasks (updated_at)",
             ]),
+        Migration(
+            version: "v6-tasks-by-slug",
+            statements: [
+                // The effective-cost ranking looks up past runs of a slug (`pastRunTimes`).
+                "CREATE INDEX tasks_by_slug ON tasks (slug, state)",
+            ]),
     ]
 
     /// The advisory lock that serializes migrations, so agents starting at once are safe.

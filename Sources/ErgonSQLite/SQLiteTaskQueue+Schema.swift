@@ -112,6 +112,10 @@ extension SQLiteTaskQueue {
             // The notifier's poll looks only at tasks changed within its lookback, not at all.
             try db.execute(sql: "CREATE INDEX tasks_by_change ON tasks (updated_at)")
         }
+        migrator.registerMigration("v8-tasks-by-slug") { db in
+            // The effective-cost ranking looks up past runs of a slug (`pastRunTimes`).
+            try db.execute(sql: "CREATE INDEX tasks_by_slug ON tasks (slug, state)")
+        }
         return migrator
     }
 

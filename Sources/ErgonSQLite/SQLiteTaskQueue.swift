@@ -145,6 +145,23 @@ public final class SQLiteTaskQueue: TaskQueue {
         }
     }
 
+    /// Run times of the last completed tasks with this slug and image, newest first.
+    public func pastRunTimes(slug: String, image: String, limit: Int) async throws -> [TimeInterval] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.ended_at - a.started_at FROM tasks t
+                    JOIN attempts a ON a.task_id = t.id AND a.number = t.attempt
+                    WHERE t.slug = ? AND t.state = ? AND json_extract(t.spec, '$.image') = ?
+                        AND a.started_at IS NOT NULL AND a.ended_at IS NOT NULL
+                    ORDER BY a.ended_at DESC LIMIT ?
+                    """,
+                arguments: [slug, TaskState.completed.rawValue, image, max(0, limit)]
+            ).map { row in row[0] as Double }
+        }
+    }
+
     /// Pending tasks in claim order: priority descending, then submission order.
     public func pendingTasks(limit: Int) async throws -> [TaskRecord] {
         try await pool.read { db in

@@ -1,3 +1,5 @@
+import ErgonCore
+import ErgonSQLite
 import ErgonVast
 import Foundation
 import Testing
@@ -69,6 +71,46 @@ struct OffersLifetimeCLITests {
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("--ranking must be effective_cost or price"), "\(bad.stderr)")
         #expect(try sim.stats()["created_instances"] == 0)
+    }
+
+    @Test("--slug and --image: the run time is the median of the slug's past runs on the image in the configured queue; an unreachable registry leaves --image-size")
+    func pastRunsAndAnUnreachableRegistry() async throws {
+        let dir = try CLITests.directory()
+        let sim = try SimulatorProcess(["--offers", "200", "--seed", "3"], log: dir + "/sim.log")
+        defer { sim.stop() }
+        let config = try VastCLITests.vastConfig(in: dir, url: sim.url)
+        // Two completed runs of `ocr` on the image, of 10 and 20 minutes, as an agent records them.
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        let queue = try SQLiteTaskQueue(path: dir + "/data/queue.sqlite")
+        let image = "registry.invalid/teklia/ocr:1"
+        for minutes in [10.0, 20.0] {
+            let spec = TaskSpec(slug: "ocr", image: image, command: .shell("ocr"))
+            let (_, tasks) = try await queue.submit(WorkflowSpec(name: "pages", tasks: [spec]), defaultMaxAttempts: 1, at: Date())
+            let start = Date().addingTimeInterval(-7200)
+            let held = try #require(try await queue.claim(taskID: tasks[0].id, agentID: "vast-cli", gpu: nil, at: start))
+            var attempt = held.attempt
+            attempt.startedAt = start
+            try await queue.updateAttempt(attempt)
+            _ = try await queue.finishAttempt(taskID: tasks[0].id, attempt: 1, outcome: .exited(code: 0), at: start + minutes * 60)
+        }
+
+        let text = try ErgonBinary.run([
+            "offers", "--config", config, "--ranking", "effective_cost", "--image", image, "--slug", "ocr", "--image-size", "2GB",
+            "--explain",
+        ])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("run: 15m (median of 2 past runs of this slug and image)"), "\(text.stdout)")
+        #expect(text.stdout.contains("image size: 2.00 GB (image_size_hint)"), "\(text.stdout)")
+        #expect(text.stderr.contains("the size of \(image) could not be read from its registry"), "\(text.stderr)")
+        // --expected-runtime still comes first.
+        let hinted = try ErgonBinary.run([
+            "offers", "--config", config, "--image", image, "--slug", "ocr", "--expected-runtime", "1h", "--explain",
+        ])
+        #expect(hinted.stdout.contains("run: 1h (expected_runtime)"), "\(hinted.stdout)")
+
+        let alone = try ErgonBinary.run(["offers", "--print-request", "--slug", "ocr"], in: dir)
+        #expect(alone.status == 2)
+        #expect(alone.stderr.contains("--slug needs --image"), "\(alone.stderr)")
     }
 
     @Test("--timeout: a bad value is a usage error; the search body carries the floor, in seconds, as the agent's does")

@@ -63,6 +63,8 @@ public enum QueueConformance {
         case notificationClaims
         /// A retry of a reported workflow clears its report, so its next end is reported again.
         case retryReopensTheReport
+        /// `pastRunTimes` finds the run times of completed tasks with a slug and image.
+        case pastRunTimes
 
         /// Runs this check against fresh queues from `make`.
         public func run(_ make: TaskQueueFactory) async throws {
@@ -92,6 +94,7 @@ public enum QueueConformance {
             case .removeEndedWorkflows: try await QueueConformance.removeEndedWorkflows(make)
             case .notificationClaims: try await QueueConformance.notificationClaims(make)
             case .retryReopensTheReport: try await QueueConformance.retryReopensTheReport(make)
+            case .pastRunTimes: try await QueueConformance.pastRunTimes(make)
             }
         }
     }

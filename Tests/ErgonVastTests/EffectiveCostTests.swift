@@ -60,6 +60,50 @@ struct EffectiveCostTests {
         #expect(EffectiveCost.score(Self.offer(70, machine: 7, dph: 0.40), inputs).failureProbability == EffectiveCost.maximumFailureProbability)
     }
 
+    @Test func theGPUModelsObservedProvisioningComesBeforeTheDownloadEstimate() {
+        var inputs = Self.inputs
+        inputs.observedProvisioning = [7: [100]]
+        inputs.observedProvisioningByGPU = ["RTX 4090": [400, 200, 900, 300]]
+        // The machine's own record first; then its GPU model's; another model gets the estimate.
+        #expect(EffectiveCost.score(Self.offer(70, machine: 7, dph: 0.40), inputs).provisioningSeconds == 100)
+        let byModel = EffectiveCost.score(Self.offer(80, machine: 8, dph: 0.40), inputs)
+        #expect(byModel.provisioningSeconds == 350)
+        #expect(byModel.provisioningSource == "observed on RTX 4090 machines (4 times)")
+        let other = VastOffer(id: 90, machineID: 9, gpuName: "A100 SXM4", gpuRAM: 80, dphTotal: 0.4, reliability: 1, inetDown: 1000)
+        #expect(EffectiveCost.score(other, inputs).provisioningSource == "image 4.0 GB over inet_down 1000 Mb/s + 60s")
+    }
+
+    @Test("the run time: expected_runtime, else the median of past runs, else the timeout, else an hour")
+    func runTimeSources() {
+        #expect(EffectiveCost.runTime(expected: 600, past: [60, 90], timeout: 7200) == (600, "expected_runtime"))
+        #expect(EffectiveCost.runTime(expected: nil, past: [60, 300, 90], timeout: 7200) == (90, "median of 3 past runs of this slug and image"))
+        #expect(EffectiveCost.runTime(expected: nil, past: [120], timeout: 7200) == (120, "median of 1 past run of this slug and image"))
+        #expect(EffectiveCost.runTime(expected: nil, past: [], timeout: 7200) == (7200, "the timeout"))
+        #expect(EffectiveCost.runTime(expected: nil, past: [], timeout: nil) == (3600, "no timeout: 1h assumed"))
+    }
+
+    @Test("the image size: the registry's manifest, else image_size_hint, else 5 GB assumed")
+    func imageSizeSources() {
+        #expect(EffectiveCost.imageSize(registry: 734_004_434, hint: 8_000_000_000) == (734_004_434, "registry manifest"))
+        #expect(EffectiveCost.imageSize(registry: nil, hint: 8_000_000_000) == (8e9, "image_size_hint"))
+        #expect(EffectiveCost.imageSize(registry: nil, hint: nil) == (nil, "unknown: 5 GB assumed"))
+    }
+
+    @Test("gather reads the machine and GPU-model provisioning times and the failures from the host record")
+    func gatherReadsTheHostRecord() async {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let hosts = HostReputation(path: nil, now: { start })
+        await hosts.record(machine: "7", .init(kind: .provisioned, at: start, seconds: 240, gpu: "RTX 4090"))
+        await hosts.record(machine: "8", .init(kind: .provisioned, at: start, seconds: 120, gpu: "RTX 4090"))
+        await hosts.record(machine: "8", .init(kind: .lost, at: start, reason: "offline"))
+        let inputs = await EffectiveCost.Inputs.gather(
+            registryImageBytes: nil, imageSizeHint: 2_000_000_000, expectedRuntime: nil, pastRuns: [50, 70], timeout: 3600, hosts: hosts)
+        #expect(inputs.observedProvisioning == [7: [240], 8: [120]])
+        #expect(inputs.observedProvisioningByGPU["RTX 4090"]?.sorted() == [120, 240])
+        #expect(inputs.failures == [8: 1])
+        #expect(inputs.runSeconds == 60 && inputs.imageBytes == 2e9 && inputs.imageSizeSource == "image_size_hint")
+    }
+
     @Test func theCheapestPerHourIsNotAlwaysTheCheapestResult() {
         // A slow link and a flaky host undercut a sound one on price and lose on the work's cost.
         let market = [

@@ -46,8 +46,10 @@ struct HostReputationTests {
         if let reason = row.reason { #expect(exclusion?.reason == reason) }
     }
 
-    static func instance(_ id: String, machine: String, _ status: BackendInstance.Status, created: Date? = nil) -> BackendInstance {
-        BackendInstance(id: id, label: nil, status: status, stateText: "x", createdAt: created, machineID: machine)
+    static func instance(
+        _ id: String, machine: String, _ status: BackendInstance.Status, created: Date? = nil, gpu: String? = nil
+    ) -> BackendInstance {
+        BackendInstance(id: id, label: nil, status: status, stateText: "x", createdAt: created, machineID: machine, gpuName: gpu)
     }
 
     @Test("the listing records provisioning times and lost hosts once; a blamed failure is classified by the instance's last state")
@@ -56,9 +58,10 @@ struct HostReputationTests {
         let record = HostReputation(now: { clock.withLock { $0 } })
         await record.noteListing([Self.instance("1", machine: "10", .provisioning, created: Self.t0)])
         clock.withLock { $0 = Self.t0 + 95 }
-        await record.noteListing([Self.instance("1", machine: "10", .running, created: Self.t0)])
-        await record.noteListing([Self.instance("1", machine: "10", .running, created: Self.t0)])
-        #expect(await record.events(of: "10") == [Event(kind: .provisioned, at: Self.t0 + 95, seconds: 95)])
+        await record.noteListing([Self.instance("1", machine: "10", .running, created: Self.t0, gpu: "RTX 3090")])
+        await record.noteListing([Self.instance("1", machine: "10", .running, created: Self.t0, gpu: "RTX 3090")])
+        #expect(await record.events(of: "10") == [Event(kind: .provisioned, at: Self.t0 + 95, seconds: 95, gpu: "RTX 3090")])
+        #expect(await record.provisioningTimesByGPU() == ["RTX 3090": [95]])
         #expect(await record.current().isEmpty)
 
         await record.noteListing([Self.instance("2", machine: "20", .failedStart(message: "OCI runtime create failed: x"))])

@@ -78,7 +78,12 @@ struct ImageReferenceTests {
             try RegistryManifest.digest(in: [entries[0]], os: "linux", architecture: "amd64", describing: "img")
         } throws: { "\($0)" == "img has no linux/amd64 image (it has linux/arm64), which Vast instances run" }
         let manifest = #"{"schemaVersion":2,"config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:c"}}"#
-        #expect(try RegistryManifest(body: Array(manifest.utf8), contentType: nil, describing: "x") == .image(configDigest: "sha256:c"))
+        #expect(try RegistryManifest(body: Array(manifest.utf8), contentType: nil, describing: "x") == .image(configDigest: "sha256:c", layerBytes: nil))
+        // What a host downloads: the layers' compressed sizes, summed; unknown when one has none.
+        let layered = #"{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[{"size":3000000000},{"size":23}]}"#
+        #expect(try RegistryManifest(body: Array(layered.utf8), contentType: nil, describing: "x") == .image(configDigest: "sha256:c", layerBytes: 3_000_000_023))
+        let unsized = #"{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[{"size":10},{"digest":"sha256:l"}]}"#
+        #expect(try RegistryManifest(body: Array(unsized.utf8), contentType: nil, describing: "x") == .image(configDigest: "sha256:c", layerBytes: nil))
 
         let blob = #"{"architecture":"amd64","config":{"Entrypoint":["/e"],"Cmd":null,"WorkingDir":"/w","Env":["A=b"]}}"#
         #expect(try ImageLaunchConfig(configBlob: Array(blob.utf8), describing: "x") == ImageLaunchConfig(entrypoint: ["/e"], cmd: [], workingDir: "/w"))
@@ -378,7 +383,9 @@ enum TokenRegistry {
         config = json.dumps({"os": "linux", "architecture": "amd64", "config": {"Entrypoint": None, "Cmd": ["/bin/sh", "-c", "serve"], "WorkingDir": "/srv"}}).encode()
         config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
         image = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": len(config)}, "layers": []}).encode()
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": len(config)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + "b" * 64, "size": 734003200},
+                       {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + "c" * 64, "size": 1234}]}).encode()
         image_digest = "sha256:" + hashlib.sha256(image).hexdigest()
         index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
             {"digest": "sha256:" + "a" * 64, "platform": {"os": "linux", "architecture": "arm64"}},
@@ -471,7 +478,9 @@ struct RegistryTokenAuthTests {
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
                 #expect(results.count == 20)
-                #expect(results.allSatisfy { $0 == ImageLaunchConfig(entrypoint: [], cmd: ["/bin/sh", "-c", "serve"], workingDir: "/srv") })
+                #expect(results.allSatisfy {
+                    $0 == ImageLaunchConfig(entrypoint: [], cmd: ["/bin/sh", "-c", "serve"], workingDir: "/srv", compressedBytes: 734_004_434)
+                })
             }
             let counts = try await TokenRegistry.counts(address)
             // One lookup for the twenty: a challenge, a token, then the index, the manifest, the blob.

@@ -249,6 +249,22 @@ struct VastBackendScenarioTests {
         }
     }
 
+    @Test("without expected_runtime, effective_cost expects a task to run as long as past runs of its slug and image did")
+    func pastRunsSetTheRunTime() async throws {
+        try await withAgent(configure: { $0.vast.ranking = .effectiveCost }) { agent in
+            let spec = VastAgentFixture.task("ocr", run: 2)
+            let first = try #require(try await agent.submit([spec])["ocr"])
+            #expect(try await agent.waitEnded(first.id).state == .completed)
+            let second = try #require(try await agent.submit([spec])["ocr"])
+            #expect(try await agent.waitEnded(second.id).state == .completed)
+            #expect(try await agent.queue.pastRunTimes(slug: "ocr", image: spec.image, limit: 20).count == 2)
+            let before = try #require(try await agent.queue.attempts(of: first.id).first?.rental)
+            let after = try #require(try await agent.queue.attempts(of: second.id).first?.rental)
+            // The first launch knew only the 24 h default timeout; the second, a run of seconds.
+            #expect(after.score < before.score / 10, "\(before.score) then \(after.score)")
+        }
+    }
+
     @Test("hosts rejected in a row past max_rejections count as attempts; a check not found (127) rejects the host like any failure")
     func acceptanceCheckLimits() async throws {
         var options = SimulatorOptions.forTesting()

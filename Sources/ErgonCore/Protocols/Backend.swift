@@ -84,6 +84,10 @@ public protocol Backend: Sendable {
 
     /// Records that the host of `instanceID` failed the acceptance check and keeps away from it.
     func rejectHost(ofInstance instanceID: String, reason: String) async
+
+    /// True when a launch ranks hosts by the expected cost of the work, and so wants the run
+    /// times of the task's past runs (``LaunchRequest/pastRunTimes``).
+    func wantsPastRunTimes(for task: TaskSpec) -> Bool
 }
 
 extension Backend {
@@ -105,6 +109,7 @@ extension Backend {
     public func rejectHost(ofInstance instanceID: String, reason: String) async {
         await avoidHost(ofInstance: instanceID, reason: reason)
     }
+    public func wantsPastRunTimes(for task: TaskSpec) -> Bool { false }
 }
 
 /// An error a backend reports with a message meant for the operator.

@@ -34,12 +34,15 @@ public struct BackendInstance: Equatable, Sendable {
     public var image: String?
     /// The physical host, when the backend rents from several (a Vast machine id).
     public var machineID: String?
+    /// The GPU model of a rented host (Vast's `gpu_name`).
+    public var gpuName: String?
 
     public init(
         id: String, label: InstanceLabel?, status: Status, stateText: String, createdAt: Date? = nil,
-        pricePerHour: Double? = nil, image: String? = nil, machineID: String? = nil
+        pricePerHour: Double? = nil, image: String? = nil, machineID: String? = nil, gpuName: String? = nil
     ) {
         self.machineID = machineID
+        self.gpuName = gpuName
         self.id = id
         self.label = label
         self.status = status
@@ -89,6 +92,9 @@ public struct LaunchRequest: Sendable {
     /// The task's run deadline in seconds (its `timeout`, else `scheduler.default_timeout`);
     /// nil: not given, so only the task's own `timeout` is known. Vast mode orders only hosts staying that long.
     public var timeout: TimeInterval?
+    /// How long the last runs of tasks with this slug and image took, in seconds, newest first
+    /// (``TaskQueue/pastRunTimes(slug:image:limit:)``); filled only when the backend asks.
+    public var pastRunTimes: [TimeInterval] = []
 
     public init(
         task: TaskRecord, attempt: Int, label: InstanceLabel, gpu: String?, environment: [String: String],

@@ -122,6 +122,10 @@ public protocol TaskQueue: Sendable {
     /// Every attempt with a price whose instance is still billed or stopped being billed after
     /// `since` (any agent's): the spend of a period (`budget.max_total_spend`).
     func billedAttempts(since: Date) async throws -> [AttemptRecord]
+    /// How long the command ran (`startedAt` to `endedAt`) in the succeeding attempt of each of
+    /// the last `limit` completed tasks with this slug and image, any workflow's, newest first:
+    /// what the effective-cost ranking expects of a task without `expected_runtime`.
+    func pastRunTimes(slug: String, image: String, limit: Int) async throws -> [TimeInterval]
     /// Moves a task `from` holds to `to`, with its current attempt, when `from`'s lease ended
     /// at or before `expiredBefore` (an agent the queue has no record of counts as ended).
     /// Nil when the task is no longer `from`'s or its lease is live again.

@@ -97,6 +97,18 @@ public actor MemoryTaskQueue: TaskQueue {
         }
     }
 
+    /// Run times of the last completed tasks with this slug and image, newest first.
+    public func pastRunTimes(slug: String, image: String, limit: Int) async throws -> [TimeInterval] {
+        let runs = taskRecords.compactMap { task -> (ended: Date, seconds: TimeInterval)? in
+            guard task.state == .completed, task.spec.slug == slug, task.spec.image == image,
+                let attempt = attemptRecords[task.id]?.first(where: { $0.number == task.attempt }),
+                let started = attempt.startedAt, let ended = attempt.endedAt
+            else { return nil }
+            return (ended, ended.timeIntervalSince(started))
+        }
+        return runs.sorted { $0.ended > $1.ended }.prefix(max(0, limit)).map(\.seconds)
+    }
+
     /// Pending tasks in claim order: priority descending, then submission order.
     public func pendingTasks(limit: Int) async throws -> [TaskRecord] {
         pending(limit: limit) { _ in true }

@@ -66,6 +66,9 @@ extension Scheduler {
             draft.budget = ledger
             draft.expectedHours = expectedHours(of: task)
             draft.timeout = basePolicy.timeout(of: task)
+            if backend.wantsPastRunTimes(for: task.spec) {
+                draft.pastRunTimes = await pastRunTimes(of: task.spec)
+            }
             let request = draft
             if !prepared.isEmpty {
                 for resource in prepared {

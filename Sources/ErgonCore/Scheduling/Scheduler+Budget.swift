@@ -75,4 +75,18 @@ extension Scheduler {
     func expectedHours(of task: TaskRecord) -> Double {
         task.spec.timeoutSeconds.map { $0 / 3600 } ?? budget.orderHours
     }
+
+    /// How many past runs a launch is told of.
+    public static let pastRunsConsidered = 20
+
+    /// The run times of the last tasks with `spec`'s slug and image; none when the queue
+    /// cannot say (the ranking then falls back to the timeout, and the launch goes on).
+    func pastRunTimes(of spec: TaskSpec) async -> [TimeInterval] {
+        do {
+            return try await queue.pastRunTimes(slug: spec.slug, image: spec.image, limit: Self.pastRunsConsidered)
+        } catch {
+            logger.warning("task \(spec.slug): past run times unavailable (\(error)); ranking without them")
+            return []
+        }
+    }
 }

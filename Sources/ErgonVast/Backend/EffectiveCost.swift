@@ -9,9 +9,11 @@ import Foundation
 /// its run before the task is ordered again elsewhere.
 ///
 /// - Provisioning: what this agent observed on the machine (the median of its last
-///   provisioning times), else the image's size over the offer's `inet_down` plus a fixed
-///   start-up allowance (``startupSeconds``).
-/// - Run: the task's `expected_runtime`, else its timeout.
+///   provisioning times), else on machines with the same GPU model, else the image's size
+///   (from its registry manifest, else the task's `image_size_hint`) over the offer's
+///   `inet_down` plus a fixed start-up allowance (``startupSeconds``).
+/// - Run: the task's `expected_runtime`, else the median of the past runs of the same slug
+///   and image, else its timeout.
 /// - Failure: `1 − reliability`, raised by ``failurePenalty`` for each failure the agent
 ///   recorded on the machine (an excluded machine is not offered at all), at most
 ///   ``maximumFailureProbability``.
@@ -40,35 +42,40 @@ public enum EffectiveCost {
         public var runSource: String
         /// Provisioning times this agent observed, by machine id (seconds, oldest first).
         public var observedProvisioning: [Int: [Double]]
+        /// Provisioning times this agent observed on machines of each GPU model (seconds).
+        public var observedProvisioningByGPU: [String: [Double]]
         /// Failures this agent recorded, by machine id, within the host record's window.
         public var failures: [Int: Int]
 
-        /// The inputs of one task: its hints (`vast.image_size_hint`, `vast.expected_runtime`),
-        /// its timeout, and what `hosts` recorded on each machine.
+        /// The inputs of one task: the image's size (its registry's figure, else the task's
+        /// `vast.image_size_hint`), its run time (`vast.expected_runtime`, else `pastRuns`, else
+        /// `timeout`), and what `hosts` recorded on each machine and GPU model.
         public static func gather(
-            imageSizeHint: Int64?, expectedRuntime: Double?, timeout: Double?, hosts: HostReputation
+            registryImageBytes: Int64?, imageSizeHint: Int64?, expectedRuntime: Double?, pastRuns: [Double], timeout: Double?,
+            hosts: HostReputation
         ) async -> Inputs {
-            let run = EffectiveCost.runTime(expected: expectedRuntime, timeout: timeout)
+            let run = EffectiveCost.runTime(expected: expectedRuntime, past: pastRuns, timeout: timeout)
+            let image = EffectiveCost.imageSize(registry: registryImageBytes, hint: imageSizeHint)
             func byMachine<Value>(_ values: [String: Value]) -> [Int: Value] {
                 Dictionary(values.compactMap { key, value in Int(key).map { ($0, value) } }) { first, _ in first }
             }
             return Inputs(
-                imageBytes: imageSizeHint.map(Double.init),
-                imageSizeSource: imageSizeHint == nil
-                    ? String(format: "unknown: %.0f GB assumed", EffectiveCost.assumedImageBytes / 1e9) : "image_size_hint",
-                runSeconds: run.seconds, runSource: run.source,
-                observedProvisioning: byMachine(await hosts.provisioningTimes()), failures: byMachine(await hosts.recentFailures()))
+                imageBytes: image.bytes, imageSizeSource: image.source, runSeconds: run.seconds, runSource: run.source,
+                observedProvisioning: byMachine(await hosts.provisioningTimes()),
+                observedProvisioningByGPU: await hosts.provisioningTimesByGPU(), failures: byMachine(await hosts.recentFailures()))
         }
 
         public init(
             imageBytes: Double?, imageSizeSource: String, runSeconds: Double, runSource: String,
-            observedProvisioning: [Int: [Double]] = [:], failures: [Int: Int] = [:]
+            observedProvisioning: [Int: [Double]] = [:], observedProvisioningByGPU: [String: [Double]] = [:],
+            failures: [Int: Int] = [:]
         ) {
             self.imageBytes = imageBytes
             self.imageSizeSource = imageSizeSource
             self.runSeconds = runSeconds
             self.runSource = runSource
             self.observedProvisioning = observedProvisioning
+            self.observedProvisioningByGPU = observedProvisioningByGPU
             self.failures = failures
         }
     }
@@ -78,7 +85,8 @@ public enum EffectiveCost {
         public var offerID: Int
         public var dph: Double
         public var provisioningSeconds: Double
-        /// `observed on machine M (n times)` or `image N GB over inet_down X Mb/s + 60s`.
+        /// `observed on machine M (n times)`, `observed on RTX 4090 machines (n times)` or
+        /// `image N GB over inet_down X Mb/s + 60s`.
         public var provisioningSource: String
         public var runSeconds: Double
         public var failureProbability: Double
@@ -92,7 +100,10 @@ public enum EffectiveCost {
         let source: String
         if let seen = inputs.observedProvisioning[offer.machineID], !seen.isEmpty {
             provisioning = median(seen)
-            source = "observed on machine \(offer.machineID) (\(seen.count) time\(seen.count == 1 ? "" : "s"))"
+            source = "observed on machine \(offer.machineID) (\(times(seen.count)))"
+        } else if let seen = inputs.observedProvisioningByGPU[offer.gpuName], !seen.isEmpty {
+            provisioning = median(seen)
+            source = "observed on \(offer.gpuName) machines (\(times(seen.count)))"
         } else {
             let bytes = inputs.imageBytes ?? assumedImageBytes
             let megabits = offer.inetDown.flatMap { $0 > 0 ? $0 : nil } ?? assumedInetDown
@@ -118,12 +129,24 @@ public enum EffectiveCost {
         }
     }
 
-    /// The seconds, source pairs of the run time: the hint, else the timeout, else an hour.
-    static func runTime(expected: Double?, timeout: Double?) -> (seconds: Double, source: String) {
+    /// The run time and where it came from: the hint, else the median of past runs, else the
+    /// timeout, else an hour.
+    static func runTime(expected: Double?, past: [Double], timeout: Double?) -> (seconds: Double, source: String) {
         if let expected { return (expected, "expected_runtime") }
+        if !past.isEmpty { return (median(past), "median of \(past.count) past run\(past.count == 1 ? "" : "s") of this slug and image") }
         if let timeout { return (timeout, "the timeout") }
         return (3600, "no timeout: 1h assumed")
     }
+
+    /// The image size and where it came from: the registry's manifest, else the task's hint,
+    /// else unknown (``assumedImageBytes`` is used).
+    static func imageSize(registry: Int64?, hint: Int64?) -> (bytes: Double?, source: String) {
+        if let registry { return (Double(registry), "registry manifest") }
+        if let hint { return (Double(hint), "image_size_hint") }
+        return (nil, String(format: "unknown: %.0f GB assumed", assumedImageBytes / 1e9))
+    }
+
+    static func times(_ count: Int) -> String { "\(count) time\(count == 1 ? "" : "s")" }
 
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()

@@ -44,12 +44,15 @@ public actor HostReputation {
         public var seconds: Double?
         /// What was seen, for people.
         public var reason: String?
+        /// The machine's GPU model, for `provisioned` (absent in records older than this).
+        public var gpu: String?
 
-        public init(kind: Kind, at: Date, seconds: Double? = nil, reason: String? = nil) {
+        public init(kind: Kind, at: Date, seconds: Double? = nil, reason: String? = nil, gpu: String? = nil) {
             self.kind = kind
             self.at = at
             self.seconds = seconds
             self.reason = reason
+            self.gpu = gpu
         }
     }
 
@@ -129,7 +132,7 @@ public actor HostReputation {
             case .running, .exited, .ended:
                 recorded.insert(instance.id)
                 let seconds = instance.createdAt.map { max(0, time.timeIntervalSince($0)) }
-                events[machine, default: []].append(Event(kind: .provisioned, at: time, seconds: seconds))
+                events[machine, default: []].append(Event(kind: .provisioned, at: time, seconds: seconds, gpu: instance.gpuName))
                 changed = true
             case .lost(let reason):
                 recorded.insert(instance.id)
@@ -190,6 +193,17 @@ public actor HostReputation {
             let seconds = machine.filter { $0.kind == .provisioned }.compactMap(\.seconds)
             return seconds.isEmpty ? nil : seconds
         }
+    }
+
+    /// The provisioning times recorded on machines of each GPU model, oldest first per machine.
+    public func provisioningTimesByGPU() -> [String: [Double]] {
+        var times: [String: [Double]] = [:]
+        for machine in events.values {
+            for event in machine where event.kind == .provisioned {
+                if let gpu = event.gpu, let seconds = event.seconds { times[gpu, default: []].append(seconds) }
+            }
+        }
+        return times
     }
 
     /// How many failures each machine had within the policy's window.

@@ -25,16 +25,18 @@ extension VastBackend {
         } catch {
             throw BackendError(.launchFailed, "task \(task.slug): vast.offer_filters: \(error)")
         }
+        // Asked before the order turn: a slow registry delays this launch, not the others.
+        let imageBytes = await registryImageBytes(of: task)
         // One launch at a time from the search to the order (see `OrderTurns`).
         return try await orderTurns.run {
-            try await order(request, selection: selection, argv: argv, record: record)
+            try await order(request, selection: selection, argv: argv, imageBytes: imageBytes, record: record)
         }
     }
 
     /// Searches with `selection` and orders the best offer for `request`, walking down the
     /// ranked list while offers are taken; the instance id is recorded before this returns.
     private func order(
-        _ request: LaunchRequest, selection: OfferSelection, argv: [String],
+        _ request: LaunchRequest, selection: OfferSelection, argv: [String], imageBytes: Int64?,
         record: @Sendable (LaunchedInstance) async throws -> Void
     ) async throws -> LaunchedInstance {
         let task = request.task.spec
@@ -45,7 +47,8 @@ extension VastBackend {
             throw Self.backendError(error, doing: "searching offers")
         }
         let ordered = await OfferSelection.order(selection.rank(offers), by: settings.ranking) {
-            await effectiveCostInputs(task: task, timeout: request.timeout)
+            await effectiveCostInputs(
+                task: task, registryImageBytes: imageBytes, pastRuns: request.pastRunTimes, timeout: request.timeout)
         }
         let byRanking = ordered.offers
         let (ranked, warm) = await preferringWarmHosts(byRanking, image: task.image, slug: task.slug)
@@ -117,12 +120,31 @@ extension VastBackend {
             "the \(gone.count) cheapest matching offers were taken before they could be ordered (vast_api.max_offers_tried: \(settings.maxOffersTried))")
     }
 
-    /// What the `effective_cost` ranking knows of `task` besides the offers: its hints, its
-    /// timeout, and what this agent recorded on each machine.
-    func effectiveCostInputs(task: TaskSpec, timeout: TimeInterval?) async -> EffectiveCost.Inputs {
+    /// What the `effective_cost` ranking knows of `task` besides the offers: its image's size,
+    /// its hints, its past runs, its timeout, and what this agent recorded on each machine.
+    func effectiveCostInputs(
+        task: TaskSpec, registryImageBytes: Int64?, pastRuns: [TimeInterval], timeout: TimeInterval?
+    ) async -> EffectiveCost.Inputs {
         await EffectiveCost.Inputs.gather(
-            imageSizeHint: task.vast?.imageSizeHint, expectedRuntime: task.vast?.expectedRuntimeSeconds,
-            timeout: timeout ?? task.timeoutSeconds, hosts: hosts)
+            registryImageBytes: registryImageBytes, imageSizeHint: task.vast?.imageSizeHint,
+            expectedRuntime: task.vast?.expectedRuntimeSeconds, pastRuns: pastRuns, timeout: timeout ?? task.timeoutSeconds,
+            hosts: hosts)
+    }
+
+    /// The image's compressed size from its registry's manifest, for the `effective_cost`
+    /// ranking; nil under `price` or when the registry cannot say (then `image_size_hint`). A
+    /// registry that failed for this image is not asked again for a while (``UnsizedImages``).
+    func registryImageBytes(of task: TaskSpec) async -> Int64? {
+        guard settings.ranking == .effectiveCost, let imageConfig, unsizedImages.shouldAsk(task.image) else { return nil }
+        do {
+            if let bytes = try await imageConfig.configuration(of: task.image)?.compressedBytes { return bytes }
+        } catch is CancellationError {
+            return nil
+        } catch {
+            logger.info("task \(task.slug): the size of \(task.image) could not be read from its registry (\(error)); ranking with image_size_hint")
+        }
+        unsizedImages.noteFailure(task.image)
+        return nil
     }
 
     /// Why a launch found nothing to order, with the `ergon offers` command that shows which term

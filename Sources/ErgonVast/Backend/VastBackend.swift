@@ -38,6 +38,8 @@ public struct VastBackend: Backend {
     let destroyConfirmation: Duration
     /// Launches search and order one at a time; copies of this backend share the turns.
     let orderTurns = OrderTurns()
+    /// Images whose registry gave no size lately (the `effective_cost` ranking's image size).
+    let unsizedImages = UnsizedImages()
     let sleep: @Sendable (Duration) async throws -> Void
 
     /// A backend for the `vast_api` settings. The filters are parsed now, so a bad one stops
@@ -75,7 +77,7 @@ public struct VastBackend: Backend {
             throw BackendError(.refused, "vast_api.url: invalid URL \(settings.url)")
         }
         return try await VastClient.withClient(baseURL: url, apiKey: key, logger: logger) { client in
-            let images = RegistryImageConfig(registries: settings.registries, httpClient: client.http, logger: logger)
+            let images = client.registryImageConfig(registries: settings.registries)
             let warmHosts = warmHostsFile.map { WarmHosts(path: $0, logger: logger) }
             let backend = try VastBackend(
                 client: client, settings: settings, agentID: agentID, hosts: HostReputation(path: hostRecordFile, logger: logger),
@@ -140,6 +142,12 @@ public struct VastBackend: Backend {
 
     /// The task runs on a rented host: its worker fetches and publishes artifacts itself.
     public var mountsTaskFolder: Bool { false }
+
+    /// The `effective_cost` ranking takes the median of past runs as the run time of a task
+    /// without `vast.expected_runtime`.
+    public func wantsPastRunTimes(for task: TaskSpec) -> Bool {
+        settings.ranking == .effectiveCost && task.vast?.expectedRuntimeSeconds == nil
+    }
 
     public func avoidHost(ofInstance instanceID: String, reason: String) async {
         await blame(instanceID, reason: reason, kind: nil)

@@ -42,6 +42,6 @@ extension VastInstance {
         BackendInstance(
             id: String(id), label: label.flatMap(InstanceLabel.init(vastLabel:)), status: backendStatus,
             stateText: actualStatus ?? "ordered", createdAt: startDate, pricePerHour: dphTotal, image: imageUUID,
-            machineID: machineID.map(String.init))
+            machineID: machineID.map(String.init), gpuName: gpuName)
     }
 }

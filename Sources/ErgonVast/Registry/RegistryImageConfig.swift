@@ -77,6 +77,13 @@ public struct RegistryImageConfig<C: Clock>: ImageConfigSource where C.Duration 
     }
 }
 
+extension VastClient {
+    /// A registry reader over this client's HTTP client, with the credentials of `registries`.
+    public func registryImageConfig(registries: [ErgonConfig.RegistryAuth]) -> RegistryImageConfig<ContinuousClock> {
+        RegistryImageConfig(registries: registries, httpClient: http, logger: logger)
+    }
+}
+
 extension RegistryImageConfig where C == ContinuousClock {
     /// A source on the continuous clock.
     public init(

@@ -4,8 +4,9 @@ import Foundation
 enum RegistryManifest: Equatable, Sendable {
     /// A multi-platform index (OCI image index, Docker manifest list).
     case index([Entry])
-    /// One image's manifest (OCI, Docker schema 2): the digest of its configuration blob.
-    case image(configDigest: String)
+    /// One image's manifest (OCI, Docker schema 2): the digest of its configuration blob, and
+    /// the sum of its layers' compressed sizes (nil when a layer gives none).
+    case image(configDigest: String, layerBytes: Int64?)
     /// A Docker schema 1 manifest, which carries the configuration itself.
     case legacy(ImageLaunchConfig)
 
@@ -40,7 +41,9 @@ enum RegistryManifest: Equatable, Sendable {
                 }
             })
         } else if let digest = json["config"]?["digest"]?.stringValue {
-            self = .image(configDigest: digest)
+            let sizes = json["layers"]?.arrayValue?.map { $0["size"]?.intValue }
+            let layerBytes = sizes.flatMap { sizes in sizes.contains(nil) ? nil : sizes.reduce(Int64(0)) { $0 + Int64($1!) } }
+            self = .image(configDigest: digest, layerBytes: layerBytes)
         } else if json["schemaVersion"]?.intValue == 1, let history = json["history"]?.arrayValue {
             // Schema 1 keeps each layer's configuration as a JSON string; the first is the image's.
             guard let text = history.first?["v1Compatibility"]?.stringValue else {

@@ -36,7 +36,7 @@ struct RegistrySession {
     /// `Authorization` for the registry, once a challenge said how.
     var authorization: String?
 
-    /// Reads the image's entrypoint, Cmd and working directory.
+    /// Reads the image's entrypoint, Cmd and working directory, and its compressed size.
     mutating func launchConfig() async throws -> ImageLaunchConfig {
         var manifest = reference.manifestReference
         // An index names one manifest per platform; an index inside an index is not followed further.
@@ -47,9 +47,11 @@ struct RegistrySession {
             case .index(let entries):
                 manifest = try RegistryManifest.digest(
                     in: entries, os: Self.platform.os, architecture: Self.platform.architecture, describing: "\(reference)")
-            case .image(let configDigest):
+            case .image(let configDigest, let layerBytes):
                 let blob = try await get("/blobs/\(configDigest)", accept: ["application/json", "*/*"], what: "configuration blob \(configDigest)")
-                return try ImageLaunchConfig(configBlob: blob.body, describing: "\(reference) (configuration \(configDigest))")
+                var config = try ImageLaunchConfig(configBlob: blob.body, describing: "\(reference) (configuration \(configDigest))")
+                config.compressedBytes = layerBytes
+                return config
             case .legacy(let config):
                 return config
             }
