@@ -28,7 +28,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_result import result_line  # noqa: E402
-from children import stop_child  # noqa: E402
+from children import exit_on_sigterm, stop_child  # noqa: E402
 
 API_KEY = "bench-key"
 PAGE_SIZE = 25  # instances per page of GET /api/v1/instances/ (Vast's cap, see VAST_API.md)
@@ -519,6 +519,7 @@ def main():
     parser.add_argument("--image-bytes", type=float, default=4e9)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    exit_on_sigterm()
     if args.what == "tick":
         for phase in args.phases.split(","):
             if phase not in ("loading", "running"):

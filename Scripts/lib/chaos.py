@@ -39,7 +39,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 
 from chaos_figures import TERMINAL, Figures
-from children import stop_child
+from children import exit_on_sigterm, stop_child
 
 AGENT_ID = "chaos"
 LINE_INTERVAL = 0.5
@@ -476,6 +476,7 @@ def main():
     for name in ("ERGON_S3_ENDPOINT", "ERGON_S3_REGION", "ERGON_S3_ACCESS_KEY_ID", "ERGON_S3_SECRET_ACCESS_KEY"):
         if not os.environ.get(name):
             sys.exit(f"chaos: {name} is not set (Scripts/lib/s3.sh's ergon_s3_up exports it)")
+    exit_on_sigterm()
     work = tempfile.mkdtemp(prefix="ergon-chaos.")
     # A private copy: a build in the same checkout may replace the binary while the run restarts it.
     ergon = os.path.join(work, "ergon")

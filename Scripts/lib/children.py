@@ -3,6 +3,14 @@ import signal
 import subprocess
 
 
+def exit_on_sigterm():
+    """Turns a SIGTERM (a CI timeout, an operator's kill) into SystemExit, so the `finally`
+    blocks that stop the simulator, the agent and the proxies run as they do on an error."""
+    def terminated(signum, _frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, terminated)
+
+
 def stop_child(process, timeout, on_kill=None):
     """SIGTERM, then SIGKILL if `process` has not exited within `timeout` seconds.
 
