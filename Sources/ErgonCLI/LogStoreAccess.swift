@@ -50,6 +50,7 @@ extension ErgonConfig {
         }
         let credentials = S3Credentials(accessKeyID: accessKeyID, secretAccessKey: secret.value, sessionToken: s3.sessionToken?.value)
         return S3Client(endpoint: endpoint, credentials: credentials, httpClient: http, logger: logger)
+            .with(partChecksums: s3.partChecksums)
     }
 }
 

@@ -53,9 +53,9 @@ extension PostgresTaskQueue {
                 SELECT a.ended_at - a.started_at AS seconds FROM tasks t
                 JOIN attempts a ON a.task_id = t.id AND a.number = t.attempt
                 WHERE t.slug = \(slug) AND t.state = \(TaskState.completed.rawValue)
-                    AND (t.spec::jsonb)->>'image' = \(image)
+                    AND (t.spec::json)->>'image' = \(image)
                     AND a.started_at IS NOT NULL AND a.ended_at IS NOT NULL
-                ORDER BY a.ended_at DESC LIMIT \(max(0, limit))
+                ORDER BY a.ended_at DESC, t.seq DESC LIMIT \(max(0, limit))
                 """
             ).map { try $0["seconds"].decode(Double.self) }
         }

@@ -155,7 +155,7 @@ public final class SQLiteTaskQueue: TaskQueue {
                     JOIN attempts a ON a.task_id = t.id AND a.number = t.attempt
                     WHERE t.slug = ? AND t.state = ? AND json_extract(t.spec, '$.image') = ?
                         AND a.started_at IS NOT NULL AND a.ended_at IS NOT NULL
-                    ORDER BY a.ended_at DESC LIMIT ?
+                    ORDER BY a.ended_at DESC, t.seq DESC LIMIT ?
                     """,
                 arguments: [slug, TaskState.completed.rawValue, image, max(0, limit)]
             ).map { row in row[0] as Double }

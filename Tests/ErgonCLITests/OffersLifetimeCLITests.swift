@@ -106,6 +106,7 @@ struct OffersLifetimeCLITests {
         let hinted = try ErgonBinary.run([
             "offers", "--config", config, "--image", image, "--slug", "ocr", "--expected-runtime", "1h", "--explain",
         ])
+        #expect(hinted.status == 0, "\(hinted.stderr)")
         #expect(hinted.stdout.contains("run: 1h (expected_runtime)"), "\(hinted.stdout)")
 
         let alone = try ErgonBinary.run(["offers", "--print-request", "--slug", "ocr"], in: dir)

@@ -75,7 +75,9 @@ struct ConfigLoaderTests {
               region: eu-west-3
               access_key_id: ${KEY_ID}
               secret_access_key: ${SECRET}
+              part_checksums: false
             """, environment: ["KEY_ID": "AKIAFILE", "SECRET": "file-secret", "AWS_SESSION_TOKEN": "ignored"])
+        #expect(!fromFile.s3.partChecksums)
         #expect(fromFile.logStore == .s3(bucket: "ergon-logs", prefix: "prod/agents"))
         #expect(fromFile.logFlushInterval == .seconds(2))
         #expect(fromFile.s3.endpoint == "http://127.0.0.1:9000")
@@ -97,6 +99,7 @@ struct ConfigLoaderTests {
         #expect(fromEnvironment.s3.sessionToken?.value == "tok")
         #expect(fromEnvironment.s3.region == "ca-central-1")
         #expect(fromEnvironment.s3.endpoint == "https://s3.example.org")
+        #expect(fromEnvironment.s3.partChecksums, "on unless the file turns them off")
         #expect(!"\(fromEnvironment)".contains("env-secret") && !"\(fromEnvironment)".contains("tok\""))
     }
 
@@ -373,6 +376,7 @@ struct ConfigLoaderTests {
         ("s3:\n  endpoint: localhost:9000", .invalidValue, "s3.endpoint",
          "ergon.yaml: s3.endpoint: invalid endpoint \"localhost:9000\" (expected http(s)://HOST[:PORT] with no path, e.g. http://127.0.0.1:9000)"),
         ("s3:\n  addressing: vhost", .invalidValue, "s3.addressing", "ergon.yaml: s3.addressing: unknown addressing \"vhost\" (accepted: path, virtual)"),
+        ("s3:\n  part_checksums: sha256", .wrongType, "s3.part_checksums", "ergon.yaml: s3.part_checksums: expected true or false, got \"sha256\""),
         ("s3:\n  secret_access_key: \"wJalr XUtn\"", .invalidValue, "s3.secret_access_key",
          "ergon.yaml: s3.secret_access_key: the value holds whitespace (check the variable it comes from)"),
         ("s3:\n  acess_key_id: k", .unknownKey, "s3.acess_key_id", "ergon.yaml: s3.acess_key_id: unknown key (did you mean \"access_key_id\"?)"),

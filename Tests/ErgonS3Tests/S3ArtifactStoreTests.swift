@@ -113,7 +113,13 @@ struct S3ArtifactStoreTests {
                 try await store.store(owner, name: ArtifactName(text), file: file.path, contentType: "text/plain")
             }
             try await store.store(sibling, name: ArtifactName("a.txt"), file: file.path, contentType: "text/plain")
+            // Uploads an agent stopped for good left unfinished, under each task's folder.
+            _ = try await client.createMultipartUpload(bucket: bucket, key: store.folder(owner) + "big.bin")
+            _ = try await client.createMultipartUpload(bucket: bucket, key: store.folder(sibling) + "big.bin")
             try await store.removeAll(owner)
+            #expect(try await client.listMultipartUploads(bucket: bucket, prefix: store.folder(owner)) == [])
+            #expect(try await client.listMultipartUploads(bucket: bucket, prefix: store.folder(sibling)).map(\.key)
+                == [store.folder(sibling) + "big.bin"])
             #expect(try await store.list(owner).isEmpty)
             #expect(try await store.artifact(owner, name: ArtifactName("a.txt")) == nil)
             #expect(try await store.list(sibling).map(\.name.value) == ["a.txt"])

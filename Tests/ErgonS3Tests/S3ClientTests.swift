@@ -149,6 +149,22 @@ struct S3ClientTests {
             #expect([composite.finalize().base64, "\(composite.finalize().base64)-3"].contains(stored.value), "\(stored)")
             #expect(stored.type == nil || stored.type == "COMPOSITE", "\(stored)")
 
+            // s3.part_checksums: false: an upload without them, completed without them.
+            let plainClient = client.with(partChecksums: false)
+            let plain = try await plainClient.createMultipartUpload(bucket: bucket, key: "plain.log")
+            #expect(!plain.partChecksums)
+            let part = try await plainClient.uploadPart(
+                bucket: bucket, key: "plain.log", upload: plain, number: 1, body: .bytes(Array("plain".utf8)))
+            #expect(part.checksumSHA256 == nil)
+            try await plainClient.completeMultipartUpload(bucket: bucket, key: "plain.log", upload: plain, parts: [part])
+            #expect(try S3TestServer.readObject(bucket: bucket, key: "plain.log") == Array("plain".utf8))
+            // A checksummed upload whose part lost its checksum is refused here, with the reason.
+            let missing = try await #require(throws: S3Error.self) {
+                try await client.completeMultipartUpload(
+                    bucket: bucket, key: "sums.log", upload: upload, parts: [S3UploadedPart(number: 1, etag: "e", size: 1)])
+            }
+            #expect("\(missing)".contains("part 1 has no SHA-256 checksum"), "\(missing)")
+
         }
     }
 

@@ -53,4 +53,29 @@ struct S3LogStoreRemovalTests {
             #expect(try await store.read(key: other, from: 0) == [UInt8](repeating: 3, count: 100))
         }
     }
+
+    @Test("a log whose agent stopped for good mid-upload: its unfinished multipart upload is listed and aborted")
+    func abortsUnfinishedUploads() async throws {
+        let bucket = try S3TestServer.makeBucket()
+        let directory = NSTemporaryDirectory() + "ergon-s3-gc-" + UUID().uuidString.lowercased().prefix(8)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = LogKey(workflowID: UUID(), taskID: UUID(), attempt: 1)
+        let other = LogKey(workflowID: key.workflowID, taskID: UUID(), attempt: 1)
+        try await withS3Client { client in
+            let store = S3LogStore(client: client, bucket: bucket, prefix: "logs", partSize: S3Client.minimumPartSize)
+            // More than a part, not sealed: one part is in an upload that is never completed.
+            _ = try await store.ship(try Self.spool(key, size: 6 << 20, fill: 4, in: directory))
+            _ = try await store.ship(try Self.spool(other, size: 6 << 20, fill: 5, in: directory))
+            let objects = try await store.objects(workflowID: key.workflowID, taskID: key.taskID)
+            let uploads = objects.filter { $0.uploadID != nil }
+            #expect(uploads.map(\.key) == [store.objectKey(key)])
+            #expect(objects.count == 2, "the live segment and the upload: \(objects)")
+
+            try await store.remove(objects)
+            #expect(try await store.objects(workflowID: key.workflowID, taskID: key.taskID) == [])
+            #expect(try await client.listMultipartUploads(bucket: bucket, prefix: "logs/").map(\.key) == [store.objectKey(other)])
+            try await store.remove(objects)
+        }
+    }
 }

@@ -60,15 +60,19 @@ struct EffectiveCostTests {
         #expect(EffectiveCost.score(Self.offer(70, machine: 7, dph: 0.40), inputs).failureProbability == EffectiveCost.maximumFailureProbability)
     }
 
-    @Test func theGPUModelsObservedProvisioningComesBeforeTheDownloadEstimate() {
+    @Test func theGPUModelsObservedProvisioningRaisesTheDownloadEstimate() {
         var inputs = Self.inputs
         inputs.observedProvisioning = [7: [100]]
         inputs.observedProvisioningByGPU = ["RTX 4090": [400, 200, 900, 300]]
-        // The machine's own record first; then its GPU model's; another model gets the estimate.
+        // The machine's own record first; then its GPU model's when longer than the download.
         #expect(EffectiveCost.score(Self.offer(70, machine: 7, dph: 0.40), inputs).provisioningSeconds == 100)
         let byModel = EffectiveCost.score(Self.offer(80, machine: 8, dph: 0.40), inputs)
         #expect(byModel.provisioningSeconds == 350)
-        #expect(byModel.provisioningSource == "observed on RTX 4090 machines (4 times)")
+        #expect(byModel.provisioningSource == "observed on RTX 4090 machines (4 times), above the download estimate")
+        // A slow link keeps its own, longer time: 4 GB at 10 Mb/s is 3200 s, plus 60.
+        let slow = EffectiveCost.score(Self.offer(81, machine: 9, dph: 0.40, inetDown: 10), inputs)
+        #expect(slow.provisioningSeconds == 3260)
+        #expect(slow.provisioningSource == "image 4.0 GB over inet_down 10 Mb/s + 60s")
         let other = VastOffer(id: 90, machineID: 9, gpuName: "A100 SXM4", gpuRAM: 80, dphTotal: 0.4, reliability: 1, inetDown: 1000)
         #expect(EffectiveCost.score(other, inputs).provisioningSource == "image 4.0 GB over inet_down 1000 Mb/s + 60s")
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 extension ConfigLoader {
-    static let s3Keys = ["endpoint", "region", "addressing", "access_key_id", "secret_access_key", "session_token"]
+    static let s3Keys = ["endpoint", "region", "addressing", "access_key_id", "secret_access_key", "session_token", "part_checksums"]
 
     /// Reads `s3`. Keys the file leaves out come from the standard AWS variables
     /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` or
@@ -38,6 +38,9 @@ extension ConfigLoader {
                 throw node.fault(.invalidValue, "unknown addressing \(node.shown) (accepted: path, virtual)")
             }
             s3.addressing = value
+        }
+        if let node = fields?["part_checksums"], !node.isNull {
+            s3.partChecksums = try node.bool()
         }
         if let node = fields?["access_key_id"], !node.isNull {
             s3.accessKeyID = try credential(node, "an access key id, e.g. ${AWS_ACCESS_KEY_ID}")

@@ -53,6 +53,9 @@ public struct ErgonConfig: Equatable, Sendable {
         /// Never printed: its description hides it.
         public var secretAccessKey: Secret?
         public var sessionToken: Secret?
+        /// Whether multipart uploads carry SHA-256 part checksums (`x-amz-checksum-algorithm`);
+        /// off only for a store that refuses them.
+        public var partChecksums = true
         public init() {}
     }
 

@@ -99,14 +99,16 @@ public actor MemoryTaskQueue: TaskQueue {
 
     /// Run times of the last completed tasks with this slug and image, newest first.
     public func pastRunTimes(slug: String, image: String, limit: Int) async throws -> [TimeInterval] {
-        let runs = taskRecords.compactMap { task -> (ended: Date, seconds: TimeInterval)? in
+        let runs = taskRecords.compactMap { task -> (ended: Date, seq: Int64, seconds: TimeInterval)? in
             guard task.state == .completed, task.spec.slug == slug, task.spec.image == image,
                 let attempt = attemptRecords[task.id]?.first(where: { $0.number == task.attempt }),
                 let started = attempt.startedAt, let ended = attempt.endedAt
             else { return nil }
-            return (ended, ended.timeIntervalSince(started))
+            return (ended, task.seq, ended.timeIntervalSince(started))
         }
-        return runs.sorted { $0.ended > $1.ended }.prefix(max(0, limit)).map(\.seconds)
+        // Newest first; the later submission first on a tie, as the SQL engines order them.
+        let newest = runs.sorted { $0.ended != $1.ended ? $0.ended > $1.ended : $0.seq > $1.seq }
+        return newest.prefix(max(0, limit)).map(\.seconds)
     }
 
     /// Pending tasks in claim order: priority descending, then submission order.

@@ -203,6 +203,10 @@ public struct S3ArtifactStore: ArtifactStore {
             for object in try await client.listObjects(bucket: bucket, prefix: folder) {
                 try await client.deleteObject(bucket: bucket, key: object.key)
             }
+            // An upload an agent stopped for good left unfinished: its parts are billed too.
+            for upload in try await client.listMultipartUploads(bucket: bucket, prefix: folder) {
+                try await client.abortMultipartUpload(bucket: bucket, key: upload.key, uploadID: upload.uploadID)
+            }
         }
     }
 

@@ -53,14 +53,15 @@ extension S3Client {
         return Self.etag(answer.headers)
     }
 
-    /// Starts a multipart upload with SHA-256 part checksums, whose object gets `contentType` and
-    /// user `metadata`.
+    /// Starts a multipart upload, with SHA-256 part checksums when ``partChecksums`` is on, whose
+    /// object gets `contentType` and user `metadata`.
     public func createMultipartUpload(
         bucket: String, key: String, contentType: String?, metadata: [String: String]
     ) async throws -> S3MultipartUpload {
+        let checksum: [(name: String, value: String)] = partChecksums ? [("x-amz-checksum-algorithm", "SHA256")] : []
         let call = Call(
             operation: "CreateMultipartUpload", method: .POST, bucket: bucket, key: key, query: [("uploads", "")],
-            headers: Self.headers(contentType: contentType, metadata: metadata) + [("x-amz-checksum-algorithm", "SHA256")])
+            headers: Self.headers(contentType: contentType, metadata: metadata) + checksum)
         let answer = try await perform(call)
         guard let document = S3XMLElement.parse(answer.body), let uploadID = document.text(of: "UploadId"), !uploadID.isEmpty
         else {
@@ -68,7 +69,7 @@ extension S3Client {
                 kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: bucket, key: key,
                 status: answer.status, message: "the answer holds no UploadId")
         }
-        return S3MultipartUpload(id: uploadID, partChecksums: true)
+        return S3MultipartUpload(id: uploadID, partChecksums: partChecksums)
     }
 
     static let metadataPrefix = "x-amz-meta-"

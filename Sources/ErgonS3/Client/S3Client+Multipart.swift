@@ -17,6 +17,14 @@ public struct S3MultipartUpload: Sendable, Equatable, Codable {
     }
 }
 
+/// A multipart upload neither completed nor aborted, as a listing names it.
+public struct S3UnfinishedUpload: Sendable, Equatable {
+    /// The key the object would get.
+    public var key: String
+    /// The upload's id.
+    public var uploadID: String
+}
+
 /// One uploaded part of a multipart upload.
 public struct S3UploadedPart: Sendable, Equatable, Codable {
     /// Its number, from 1.
@@ -40,7 +48,7 @@ extension S3Client {
     /// The smallest part S3 accepts, but for the last one.
     public static let minimumPartSize: Int64 = 5 << 20
 
-    /// Starts a multipart upload with SHA-256 part checksums.
+    /// Starts a multipart upload (with SHA-256 part checksums when ``partChecksums`` is on).
     public func createMultipartUpload(bucket: String, key: String, contentType: String? = nil) async throws -> S3MultipartUpload {
         try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: [:])
     }
@@ -68,10 +76,16 @@ extension S3Client {
     public func completeMultipartUpload(
         bucket: String, key: String, upload: S3MultipartUpload, parts: [S3UploadedPart]
     ) async throws -> String? {
+        if upload.partChecksums, let part = parts.first(where: { $0.checksumSHA256 == nil }) {
+            // S3 would refuse the completion with a bare InvalidPart: say why here.
+            throw S3Error(
+                kind: .rejected, operation: "CompleteMultipartUpload", endpoint: endpoint.description, bucket: bucket, key: key,
+                message: "part \(part.number) has no SHA-256 checksum, which an upload created with part checksums needs")
+        }
         var document = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts.sorted(by: { $0.number < $1.number }) {
             document += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\"\(S3XMLElement.escape(part.etag))\"</ETag>"
-            if upload.partChecksums, let checksum = part.checksumSHA256 {
+            if upload.partChecksums, let checksum = part.checksumSHA256 {  // present: checked above
                 document += "<ChecksumSHA256>\(S3XMLElement.escape(checksum))</ChecksumSHA256>"
             }
             document += "</Part>"
@@ -104,6 +118,34 @@ extension S3Client {
             }
             return result.text(of: "ETag").map(Self.unquoted)
         }
+    }
+
+    /// The unfinished multipart uploads of keys under `prefix`, following the listing's pages
+    /// (ListMultipartUploads). Their parts are stored, and billed, until they are completed or
+    /// aborted. Only keys under `prefix` are returned, whatever the server does with it.
+    public func listMultipartUploads(bucket: String, prefix: String) async throws -> [S3UnfinishedUpload] {
+        var uploads: [S3UnfinishedUpload] = []
+        var marker: [String]?  // key-marker, upload-id-marker
+        repeat {
+            var query: [(name: String, value: String)] = [("uploads", ""), ("prefix", prefix), ("max-uploads", "1000")]
+            if let marker { query += [("key-marker", marker[0]), ("upload-id-marker", marker[1])] }
+            let call = Call(operation: "ListMultipartUploads", method: .GET, bucket: bucket, key: nil, query: query)
+            let answer = try await perform(call)
+            guard let document = S3XMLElement.parse(answer.body), document.name == "ListMultipartUploadsResult" else {
+                throw S3Error(
+                    kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: bucket,
+                    status: answer.status, message: "the listing is not a ListMultipartUploadsResult document")
+            }
+            for entry in document.children("Upload") {
+                guard let key = entry.text(of: "Key"), let id = entry.text(of: "UploadId"), key.hasPrefix(prefix) else { continue }
+                uploads.append(S3UnfinishedUpload(key: key, uploadID: id))
+            }
+            let next = [document.text(of: "NextKeyMarker") ?? "", document.text(of: "NextUploadIdMarker") ?? ""]
+            let truncated = document.text(of: "IsTruncated") == "true" && !next[0].isEmpty
+            // A server repeating its marker would page forever.
+            marker = truncated && next != marker ? next : nil
+        } while marker != nil
+        return uploads
     }
 
     /// Abandons an upload and frees its parts (an unknown upload is not an error).

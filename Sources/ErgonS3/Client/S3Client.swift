@@ -7,8 +7,9 @@ import NIOHTTP1
 /// A small S3 client on AsyncHTTPClient: objects, listings, multipart uploads, pre-signed URLs.
 ///
 /// Every request is signed with SigV4 (hashed payloads; a file body is hashed, then streamed,
-/// chunk by chunk). Multipart uploads are created with the SHA-256 checksum algorithm, so each
-/// part also carries that same hash as its checksum, which S3 checks and keeps. Error answers become one ``S3Error``. Calls are resent with backoff on 5xx,
+/// chunk by chunk). Multipart uploads are created with the SHA-256 checksum algorithm (unless
+/// ``partChecksums`` is off), so each part also carries that same hash as its checksum, which
+/// S3 checks and keeps. Error answers become one ``S3Error``. Calls are resent with backoff on 5xx,
 /// `SlowDown`, timeouts and connection errors, as ``S3RetryPolicy`` allows; every S3 call the
 /// client makes is idempotent (a part or an object written twice holds the same bytes).
 public struct S3Client: Sendable {
@@ -18,6 +19,9 @@ public struct S3Client: Sendable {
     public let retry: S3RetryPolicy
     /// What this client (and its copies) sent.
     public let statistics: S3TransferStatistics
+    /// Whether the multipart uploads it creates carry SHA-256 part checksums (on by default;
+    /// `s3.part_checksums: false` for a store that refuses `x-amz-checksum-algorithm`).
+    public private(set) var partChecksums = true
     let signer: SigV4Signer
     let http: HTTPClient
     let logger: Logger
@@ -50,7 +54,16 @@ public struct S3Client: Sendable {
 
     /// The same client with another retry policy.
     public func with(retry: S3RetryPolicy) -> S3Client {
-        S3Client(endpoint: endpoint, signer: signer, http: http, retry: retry, logger: logger, statistics: statistics)
+        var copy = S3Client(endpoint: endpoint, signer: signer, http: http, retry: retry, logger: logger, statistics: statistics)
+        copy.partChecksums = partChecksums
+        return copy
+    }
+
+    /// The same client, creating multipart uploads with part checksums or without.
+    public func with(partChecksums: Bool) -> S3Client {
+        var copy = self
+        copy.partChecksums = partChecksums
+        return copy
     }
 
     private init(

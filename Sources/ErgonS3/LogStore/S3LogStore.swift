@@ -53,16 +53,27 @@ public struct S3LogStore: LogStore {
 
     public func location(key: LogKey) -> String { "s3://\(bucket)/\(objectKey(key))" }
 
-    /// Every object under `PREFIX/<workflow id>/<task id>/`: final logs and live segments.
+    /// Every object under `PREFIX/<workflow id>/<task id>/`: final logs and live segments, and
+    /// the multipart uploads an agent stopped for good left unfinished.
     public func objects(workflowID: UUID, taskID: UUID) async throws -> [StoredObject] {
         let folder = "\(workflowID.uuidString.lowercased())/\(taskID.uuidString.lowercased())/"
-        return try await client.listObjects(bucket: bucket, prefix: prefix.isEmpty ? folder : "\(prefix)/\(folder)")
-            .map { StoredObject(key: $0.key, size: $0.size) }
+        let path = prefix.isEmpty ? folder : "\(prefix)/\(folder)"
+        let objects = try await client.listObjects(bucket: bucket, prefix: path).map { StoredObject(key: $0.key, size: $0.size) }
+        let uploads = try await client.listMultipartUploads(bucket: bucket, prefix: path)
+            .map { StoredObject(key: $0.key, size: 0, uploadID: $0.uploadID) }
+        return objects + uploads
     }
 
-    /// Deletes the objects (S3 answers a missing key with success).
+    /// Deletes the objects and aborts the uploads (S3 answers a missing key with success, and
+    /// an unknown upload is no error here).
     public func remove(_ objects: [StoredObject]) async throws {
-        for object in objects { try await client.deleteObject(bucket: bucket, key: object.key) }
+        for object in objects {
+            if let uploadID = object.uploadID {
+                try await client.abortMultipartUpload(bucket: bucket, key: object.key, uploadID: uploadID)
+            } else {
+                try await client.deleteObject(bucket: bucket, key: object.key)
+            }
+        }
     }
 
     static func statePath(_ log: SpooledLog) -> String { log.path + ".s3.json" }

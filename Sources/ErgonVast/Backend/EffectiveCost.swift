@@ -9,9 +9,10 @@ import Foundation
 /// its run before the task is ordered again elsewhere.
 ///
 /// - Provisioning: what this agent observed on the machine (the median of its last
-///   provisioning times), else on machines with the same GPU model, else the image's size
-///   (from its registry manifest, else the task's `image_size_hint`) over the offer's
-///   `inet_down` plus a fixed start-up allowance (``startupSeconds``).
+///   provisioning times), else the image's size (from its registry manifest, else the task's
+///   `image_size_hint`) over the offer's `inet_down` plus a fixed start-up allowance
+///   (``startupSeconds``), raised to what machines with the same GPU model took when that is
+///   longer.
 /// - Run: the task's `expected_runtime`, else the median of the past runs of the same slug
 ///   and image, else its timeout.
 /// - Failure: `1 − reliability`, raised by ``failurePenalty`` for each failure the agent
@@ -101,14 +102,19 @@ public enum EffectiveCost {
         if let seen = inputs.observedProvisioning[offer.machineID], !seen.isEmpty {
             provisioning = median(seen)
             source = "observed on machine \(offer.machineID) (\(times(seen.count)))"
-        } else if let seen = inputs.observedProvisioningByGPU[offer.gpuName], !seen.isEmpty {
-            provisioning = median(seen)
-            source = "observed on \(offer.gpuName) machines (\(times(seen.count)))"
         } else {
             let bytes = inputs.imageBytes ?? assumedImageBytes
             let megabits = offer.inetDown.flatMap { $0 > 0 ? $0 : nil } ?? assumedInetDown
-            provisioning = bytes * 8 / (megabits * 1e6) + startupSeconds
-            source = String(format: "image %.1f GB over inet_down %.0f Mb/s + %.0fs", bytes / 1e9, megabits, startupSeconds)
+            let download = bytes * 8 / (megabits * 1e6) + startupSeconds
+            // The GPU model's record only raises the estimate: its machines' links, and the
+            // images they pulled, are not this offer's, so a slow link keeps its own time.
+            if let seen = inputs.observedProvisioningByGPU[offer.gpuName], !seen.isEmpty, median(seen) > download {
+                provisioning = median(seen)
+                source = "observed on \(offer.gpuName) machines (\(times(seen.count))), above the download estimate"
+            } else {
+                provisioning = download
+                source = String(format: "image %.1f GB over inet_down %.0f Mb/s + %.0fs", bytes / 1e9, megabits, startupSeconds)
+            }
         }
         let reliability = min(1, max(0, offer.reliability))
         let failures = Double(inputs.failures[offer.machineID] ?? 0)
@@ -133,7 +139,7 @@ public enum EffectiveCost {
     /// timeout, else an hour.
     static func runTime(expected: Double?, past: [Double], timeout: Double?) -> (seconds: Double, source: String) {
         if let expected { return (expected, "expected_runtime") }
-        if !past.isEmpty { return (median(past), "median of \(past.count) past run\(past.count == 1 ? "" : "s") of this slug and image") }
+        if !past.isEmpty { return (median(past), "median of \(past.count) past \(plural(past.count, "run")) of this slug and image") }
         if let timeout { return (timeout, "the timeout") }
         return (3600, "no timeout: 1h assumed")
     }
@@ -146,7 +152,9 @@ public enum EffectiveCost {
         return (nil, String(format: "unknown: %.0f GB assumed", assumedImageBytes / 1e9))
     }
 
-    static func times(_ count: Int) -> String { "\(count) time\(count == 1 ? "" : "s")" }
+    static func times(_ count: Int) -> String { "\(count) \(plural(count, "time"))" }
+
+    static func plural(_ count: Int, _ word: String) -> String { count == 1 ? word : word + "s" }
 
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()

@@ -190,7 +190,7 @@ public actor HostReputation {
     /// The provisioning times recorded on each machine, oldest first.
     public func provisioningTimes() -> [String: [Double]] {
         events.compactMapValues { machine in
-            let seconds = machine.filter { $0.kind == .provisioned }.compactMap(\.seconds)
+            let seconds = Self.provisioned(machine).map(\.seconds)
             return seconds.isEmpty ? nil : seconds
         }
     }
@@ -198,12 +198,15 @@ public actor HostReputation {
     /// The provisioning times recorded on machines of each GPU model, oldest first per machine.
     public func provisioningTimesByGPU() -> [String: [Double]] {
         var times: [String: [Double]] = [:]
-        for machine in events.values {
-            for event in machine where event.kind == .provisioned {
-                if let gpu = event.gpu, let seconds = event.seconds { times[gpu, default: []].append(seconds) }
-            }
+        for provisioned in events.values.flatMap(Self.provisioned) {
+            if let gpu = provisioned.gpu { times[gpu, default: []].append(provisioned.seconds) }
         }
         return times
+    }
+
+    /// The times and GPU models of the `provisioned` events that carry a time.
+    private static func provisioned(_ events: [Event]) -> [(seconds: Double, gpu: String?)] {
+        events.compactMap { event in event.kind == .provisioned ? event.seconds.map { ($0, event.gpu) } : nil }
     }
 
     /// How many failures each machine had within the policy's window.

@@ -27,6 +27,7 @@ extension VastBackend {
         }
         // Asked before the order turn: a slow registry delays this launch, not the others.
         let imageBytes = await registryImageBytes(of: task)
+        try Task.checkCancellation()
         // One launch at a time from the search to the order (see `OrderTurns`).
         return try await orderTurns.run {
             try await order(request, selection: selection, argv: argv, imageBytes: imageBytes, record: record)
@@ -138,9 +139,9 @@ extension VastBackend {
         guard settings.ranking == .effectiveCost, let imageConfig, unsizedImages.shouldAsk(task.image) else { return nil }
         do {
             if let bytes = try await imageConfig.configuration(of: task.image)?.compressedBytes { return bytes }
-        } catch is CancellationError {
-            return nil
         } catch {
+            // A launch cancelled meanwhile says nothing about the registry.
+            if error is CancellationError || Task.isCancelled { return nil }
             logger.info("task \(task.slug): the size of \(task.image) could not be read from its registry (\(error)); ranking with image_size_hint")
         }
         unsizedImages.noteFailure(task.image)

@@ -42,7 +42,8 @@ enum RegistryManifest: Equatable, Sendable {
             })
         } else if let digest = json["config"]?["digest"]?.stringValue {
             let sizes = json["layers"]?.arrayValue?.map { $0["size"]?.intValue }
-            let layerBytes = sizes.flatMap { sizes in sizes.contains(nil) ? nil : sizes.reduce(Int64(0)) { $0 + Int64($1!) } }
+            // Unknown when a layer gives no size, or there are none to sum.
+            let layerBytes = sizes.flatMap { sizes in sizes.isEmpty || sizes.contains(nil) ? nil : sizes.reduce(Int64(0)) { $0 + Int64($1!) } }
             self = .image(configDigest: digest, layerBytes: layerBytes)
         } else if json["schemaVersion"]?.intValue == 1, let history = json["history"]?.arrayValue {
             // Schema 1 keeps each layer's configuration as a JSON string; the first is the image's.
