@@ -130,12 +130,7 @@ extension S3Client {
             var query: [(name: String, value: String)] = [("uploads", ""), ("prefix", prefix), ("max-uploads", "1000")]
             if let marker { query += [("key-marker", marker[0]), ("upload-id-marker", marker[1])] }
             let call = Call(operation: "ListMultipartUploads", method: .GET, bucket: bucket, key: nil, query: query)
-            let answer = try await perform(call)
-            guard let document = S3XMLElement.parse(answer.body), document.name == "ListMultipartUploadsResult" else {
-                throw S3Error(
-                    kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: bucket,
-                    status: answer.status, message: "the listing is not a ListMultipartUploadsResult document")
-            }
+            let document = try listing(try await perform(call), of: call, root: "ListMultipartUploadsResult")
             for entry in document.children("Upload") {
                 guard let key = entry.text(of: "Key"), let id = entry.text(of: "UploadId"), key.hasPrefix(prefix) else { continue }
                 uploads.append(S3UnfinishedUpload(key: key, uploadID: id))

@@ -68,12 +68,7 @@ extension S3Client {
             ]
             if let token { query.append(("continuation-token", token)) }
             let call = Call(operation: "ListObjectsV2", method: .GET, bucket: bucket, key: nil, query: query)
-            let answer = try await perform(call)
-            guard let document = S3XMLElement.parse(answer.body), document.name == "ListBucketResult" else {
-                throw S3Error(
-                    kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: bucket,
-                    status: answer.status, message: "the listing is not a ListBucketResult document")
-            }
+            let document = try listing(try await perform(call), of: call, root: "ListBucketResult")
             for entry in document.children("Contents") {
                 guard let key = entry.text(of: "Key") else { continue }
                 objects.append(
@@ -99,6 +94,16 @@ extension S3Client {
         let request = SigV4Request(method: method.rawValue, path: path, headers: [("host", authority)])
         let target = signer.presignedTarget(for: request, expires: seconds, date: date)
         return URL(string: "\(endpoint.scheme)://\(authority)\(target)")!
+    }
+
+    /// A listing's XML document, whose root must be `root`.
+    func listing(_ answer: Answer, of call: Call, root: String) throws -> S3XMLElement {
+        guard let document = S3XMLElement.parse(answer.body), document.name == root else {
+            throw S3Error(
+                kind: .malformed, operation: call.operation, endpoint: endpoint.description, bucket: call.bucket,
+                status: answer.status, message: "the listing is not a \(root) document")
+        }
+        return document
     }
 
     static func etag(_ headers: HTTPHeaders) -> String? {
