@@ -7,8 +7,8 @@ public struct S3MultipartUpload: Sendable, Equatable, Codable {
     /// The id S3 gave it.
     public var id: String
     /// Whether it was created with the SHA-256 checksum algorithm: then every part must carry
-    /// its checksum, and the completion must repeat each one. Uploads this client creates do;
-    /// one recorded by an older Ergon does not, and goes on without.
+    /// its checksum, and the completion must repeat each one. A client creates them so unless
+    /// its ``S3Client/partChecksums`` is off; one recorded by an older Ergon goes on without.
     public var partChecksums: Bool
 
     public init(id: String, partChecksums: Bool) {

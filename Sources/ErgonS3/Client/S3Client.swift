@@ -16,7 +16,7 @@ public struct S3Client: Sendable {
     /// Where the service is.
     public let endpoint: S3Endpoint
     /// How hard calls try.
-    public let retry: S3RetryPolicy
+    public private(set) var retry: S3RetryPolicy
     /// What this client (and its copies) sent.
     public let statistics: S3TransferStatistics
     /// Whether the multipart uploads it creates carry SHA-256 part checksums (on by default;
@@ -52,10 +52,10 @@ public struct S3Client: Sendable {
         return configuration
     }
 
-    /// The same client with another retry policy.
+    /// The same client (its statistics shared) with another retry policy.
     public func with(retry: S3RetryPolicy) -> S3Client {
-        var copy = S3Client(endpoint: endpoint, signer: signer, http: http, retry: retry, logger: logger, statistics: statistics)
-        copy.partChecksums = partChecksums
+        var copy = self
+        copy.retry = retry
         return copy
     }
 
@@ -64,18 +64,6 @@ public struct S3Client: Sendable {
         var copy = self
         copy.partChecksums = partChecksums
         return copy
-    }
-
-    private init(
-        endpoint: S3Endpoint, signer: SigV4Signer, http: HTTPClient, retry: S3RetryPolicy, logger: Logger,
-        statistics: S3TransferStatistics
-    ) {
-        self.statistics = statistics
-        self.endpoint = endpoint
-        self.signer = signer
-        self.http = http
-        self.retry = retry
-        self.logger = logger
     }
 
     /// An answer: status, headers and the body read into memory.
