@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // Domain types, the task state machine, the Backend/TaskQueue/LogStore protocols,
@@ -47,7 +48,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The Vast.ai side: the offer query language, the API client, the VastBackend.
+        // The Vast.ai side: the offer query language, the API client, the VastBackend, and the
+        // registry reads (launch configuration, size, and whether an image has /bin/sh, which
+        // reads gzip layers with CompressNIO).
         .target(
             name: "ErgonVast",
             dependencies: [
@@ -56,6 +59,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         // Object storage: the SigV4 signer, a small S3 client on AsyncHTTPClient, and the
@@ -169,6 +173,7 @@ let package = Package(
             dependencies: [
                 "ErgonVast", "VastSimulator", "ErgonCore", "ErgonTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -210,6 +215,7 @@ let package = Package(
             dependencies: [
                 "ErgonCLI", "ErgonCore", "ErgonSQLite", "ErgonVast", "VastSimulator", "ErgonS3", "ErgonCache", "ErgonPostgres", "ErgonTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ],

@@ -6,6 +6,7 @@
 #   source Scripts/lib/registry.sh
 #   ergon_registry_up          # no-op for each registry that already answers; else installs and starts it
 #   ergon_registry_test_image  # pushes $ERGON_REGISTRY_TEST_IMAGE (needs a Docker engine)
+#   ergon_registry_shell_images # pushes the images of the /bin/sh check (needs a Docker engine)
 #   ergon_registry_down        # stops only the registries this shell started (by their recorded pids)
 #
 # Two registries share one storage directory: an open one on 127.0.0.1:5000 (pushed to; dockerd
@@ -20,6 +21,9 @@ ERGON_REGISTRY_AUTH_ADDR="${ERGON_REGISTRY_AUTH_ADDR:-127.0.0.1:5001}"
 ERGON_REGISTRY_AUTH_USER="${ERGON_REGISTRY_AUTH_USER:-ergon}"
 ERGON_REGISTRY_AUTH_PASSWORD="${ERGON_REGISTRY_AUTH_PASSWORD:-ergon-registry-test}"
 ERGON_REGISTRY_TEST_IMAGE="${ERGON_REGISTRY_TEST_IMAGE:-$ERGON_REGISTRY_ADDR/ergon-test/entry:1}"
+# Images for the /bin/sh check at submit: one without a shell, and one whose second layer adds it.
+ERGON_REGISTRY_NOSHELL_IMAGE="$ERGON_REGISTRY_ADDR/ergon-test/noshell:1"
+ERGON_REGISTRY_LATESHELL_IMAGE="$ERGON_REGISTRY_ADDR/ergon-test/lateshell:1"
 
 # True when something answers HTTP on http://ADDR/v2/ (200, or 401 from one that asks for credentials).
 ergon_registry_ping() {
@@ -170,4 +174,43 @@ ergon_registry_test_image() {
         return 1
     fi
     echo "ergon: pushed $ERGON_REGISTRY_TEST_IMAGE" >&2
+}
+
+# True when the open registry has NAME:TAG (given as ADDR/NAME:TAG).
+ergon_registry_has() {
+    local repository="${1#*/}"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+        -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
+        "http://$ERGON_REGISTRY_ADDR/v2/${repository%:*}/manifests/${repository##*:}")" = "200" ]
+}
+
+# Pushes the two images of the /bin/sh check, unless the registry has them: NOSHELL, one layer
+# holding only a static binary (/hello, busybox's), and LATESHELL, NOSHELL with a second layer
+# that adds /bin/busybox and /bin/sh -> busybox.
+ergon_registry_shell_images() {
+    ergon_registry_has "$ERGON_REGISTRY_NOSHELL_IMAGE" && ergon_registry_has "$ERGON_REGISTRY_LATESHELL_IMAGE" && return 0
+    local dir container="" rc=0
+    dir="$(mktemp -d)" || return 1
+    mkdir -p "$dir/root" "$dir/layer/bin"
+    cp /bin/busybox "$dir/root/hello" && cp /bin/busybox "$dir/layer/bin/busybox" && ln -s busybox "$dir/layer/bin/sh" || rc=1
+    if [ "$rc" -eq 0 ]; then
+        tar -C "$dir/root" -c . | docker import --change 'ENTRYPOINT ["/hello"]' --change 'CMD ["echo","hi"]' \
+            - "$ERGON_REGISTRY_NOSHELL_IMAGE" >/dev/null || rc=1
+    fi
+    if [ "$rc" -eq 0 ]; then
+        container="$(docker create "$ERGON_REGISTRY_NOSHELL_IMAGE")" || rc=1
+    fi
+    if [ "$rc" -eq 0 ]; then
+        docker cp "$dir/layer/bin" "$container:/" && docker commit "$container" "$ERGON_REGISTRY_LATESHELL_IMAGE" >/dev/null || rc=1
+    fi
+    [ -n "$container" ] && docker rm "$container" >/dev/null 2>&1
+    rm -rf "$dir"
+    if [ "$rc" -eq 0 ]; then
+        docker push "$ERGON_REGISTRY_NOSHELL_IMAGE" >/dev/null && docker push "$ERGON_REGISTRY_LATESHELL_IMAGE" >/dev/null || rc=1
+    fi
+    if [ "$rc" -ne 0 ]; then
+        echo "ergon: could not push the images of the /bin/sh check" >&2
+        return 1
+    fi
+    echo "ergon: pushed $ERGON_REGISTRY_NOSHELL_IMAGE and $ERGON_REGISTRY_LATESHELL_IMAGE" >&2
 }

@@ -3,6 +3,7 @@ import ErgonCore
 import ErgonDocker
 import ErgonS3
 import ErgonServer
+import ErgonVast
 import Foundation
 import Logging
 import Metrics
@@ -74,7 +75,7 @@ struct AgentCommand: AsyncParsableCommand {
                         }
                         if let server = try AgentServer.make(
                             config: config, queue: queue, artifacts: artifacts, resources: cache, logStore: logStore,
-                            metrics: { metrics.emitToString() }, logger: logger)
+                            metrics: { metrics.emitToString() }, shellProbe: (backend as? VastBackend)?.imageShellProbe(), logger: logger)
                         {
                             services.append(server)
                         }

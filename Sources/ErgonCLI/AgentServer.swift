@@ -1,6 +1,7 @@
 import Crypto
 import ErgonCore
 import ErgonServer
+import ErgonVast
 import Foundation
 import Logging
 
@@ -11,7 +12,7 @@ enum AgentServer {
     /// hosts without a worker API. `metrics` renders `GET /metrics`.
     static func make(
         config: ErgonConfig, queue: any TaskQueue, artifacts: any ArtifactStore, resources: (any ResourceProvider)? = nil,
-        logStore: any LogStore, metrics: (@Sendable () -> String)? = nil, logger: Logger
+        logStore: any LogStore, metrics: (@Sendable () -> String)? = nil, shellProbe: ImageShellProbe? = nil, logger: Logger
     ) throws -> ErgonServer? {
         guard let listen = config.server.listen else {
             if config.mode == .vast {
@@ -30,7 +31,8 @@ enum AgentServer {
             defaultMaxAttempts: config.scheduler.defaultMaxAttempts,
             uploadDirectory: config.dataDir + "/staging",
             uploadKey: try UploadKeyFile(path: config.dataDir + "/server/upload.key").load(),
-            resources: resources, logger: Logger(label: "ergon.server"))
+            resources: resources, logger: Logger(label: "ergon.server"),
+            reviewSubmission: { spec in await VastTaskCheck.review(spec, config: config, probe: shellProbe) })
         return ErgonServer(config: config.server, dependencies: dependencies, metrics: metrics)
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import AsyncHTTPClient
 import ErgonCore
 import ErgonVast
 import Foundation
+import Logging
 
 /// `ergon submit FILE`: validates a workflow file and adds it to the queue.
 struct SubmitCommand: AsyncParsableCommand {
@@ -18,6 +20,8 @@ struct SubmitCommand: AsyncParsableCommand {
     var wait = false
     @Flag(name: .long, help: "Print JSON.")
     var json = false
+    @Flag(name: .long, help: "In vast mode, do not read the images from their registries to refuse those without /bin/sh.")
+    var skipImageCheck = false
 
     func run() async throws {
         let spec: WorkflowSpec
@@ -35,6 +39,9 @@ struct SubmitCommand: AsyncParsableCommand {
         if config.mode == .vast, let problem = VastTaskCheck.vastModeProblems(spec).first {
             throw UserError("\(file): \(problem) (the agent runs in vast mode, \(config.source))")
         }
+        if config.mode == .vast, config.vast.checkImageShell, !skipImageCheck {
+            try await checkShells(spec, config: config)
+        }
         let queue = try await config.openQueue()
         let (workflow, tasks) = try await mappingQueueErrors {
             try await queue.submit(spec, defaultMaxAttempts: config.scheduler.defaultMaxAttempts, at: Date())
@@ -48,6 +55,25 @@ struct SubmitCommand: AsyncParsableCommand {
         guard wait else { return }
         let allCompleted = try await WorkflowFollower(queue: queue, workflowID: workflow.id, json: json).follow()
         if !allCompleted { throw ExitCode(1) }
+    }
+
+    /// Refuses tasks whose image has no `/bin/sh` (vast mode runs every task under it); warns,
+    /// and goes on, for an image whose registry cannot tell.
+    func checkShells(_ spec: WorkflowSpec, config: ErgonConfig) async throws {
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: VastClient.httpConfiguration)
+        var logger = Logger(label: "ergon.submit")
+        logger.logLevel = .warning
+        let probe = ImageShellProbe(registries: config.vast.registries, httpClient: http, logger: logger)
+        let review = await VastTaskCheck.shellProblems(spec, acceptanceCheck: config.vast.acceptanceCheck, probe: probe.probe)
+        try? await http.shutdown()
+        for warning in review.warnings {
+            FileHandle.standardError.write(Data("ergon: warning: \(file): \(warning)\n".utf8))
+        }
+        guard review.problems.isEmpty else {
+            throw UserError(
+                review.problems.map { "\(file): \($0)" }.joined(separator: "\n")
+                    + "\n(vast_api.check_image_shell in \(config.source) or --skip-image-check turns this check off; nothing was queued)")
+        }
     }
 
     /// Prints the tasks in dependency order without touching the queue.

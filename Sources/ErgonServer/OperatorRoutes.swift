@@ -49,6 +49,13 @@ struct OperatorRoutes: Sendable {
         } catch {
             throw APIError.badRequest(error.description)
         }
+        let review = await dependencies.reviewSubmission(spec)
+        for warning in review.warnings {
+            dependencies.logger.warning("\(fileName): \(warning)")
+        }
+        guard review.problems.isEmpty else {
+            throw APIError.badRequest(review.problems.map { "\(fileName): \($0)" }.joined(separator: "\n"))
+        }
         let (workflow, tasks) = try await queue.submit(
             spec, defaultMaxAttempts: dependencies.defaultMaxAttempts, at: dependencies.now())
         dependencies.logger.info(

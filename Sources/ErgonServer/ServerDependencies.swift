@@ -22,6 +22,9 @@ public struct ServerDependencies: Sendable {
     /// The task resources the agent holds (the worker API serves them in vast mode); nil: none.
     public var resources: (any ResourceProvider)?
     public var logger: Logger
+    /// What a workflow posted to the task API is checked for before it is queued (offer
+    /// filters, vast mode's limits, images without a shell); problems refuse it with 400.
+    public var reviewSubmission: @Sendable (WorkflowSpec) async -> SubmissionReview
     /// The clock for token expiry, upload URL expiry and queue timestamps (injected for tests).
     public var now: @Sendable () -> Date
 
@@ -29,8 +32,10 @@ public struct ServerDependencies: Sendable {
         queue: any TaskQueue, artifacts: any ArtifactStore,
         readLog: @escaping @Sendable (LogKey, Int64) async throws -> [UInt8]?, defaultMaxAttempts: Int,
         uploadDirectory: String, uploadKey: SymmetricKey, resources: (any ResourceProvider)? = nil, logger: Logger,
+        reviewSubmission: @escaping @Sendable (WorkflowSpec) async -> SubmissionReview = { _ in SubmissionReview() },
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.reviewSubmission = reviewSubmission
         self.resources = resources
         self.queue = queue
         self.artifacts = artifacts

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import ErgonCore
 import ErgonSQLite
 import ErgonTestSupport
@@ -120,6 +121,50 @@ struct VastCLITests {
         let listed = try ErgonBinary.run(["tasks", "list", "--json", "--config", config])
         #expect(listed.status == 0)
         #expect(try JSONValue.decode(Data(listed.stdout.utf8)).arrayValue?.isEmpty == true, "\(listed.stdout)")
+    }
+
+    @Test("submit in vast mode refuses a task whose image has no /bin/sh, read from its registry; --skip-image-check queues it")
+    func submitRefusesAShellLessImage() async throws {
+        let registry = ProcessInfo.processInfo.environment["ERGON_REGISTRY_ADDR"] ?? "127.0.0.1:5000"
+        var request = HTTPClientRequest(url: "http://\(registry)/v2/ergon-test/noshell/manifests/1")
+        request.headers.add(name: "Accept", value: "application/vnd.docker.distribution.manifest.v2+json")
+        let found = (try? await HTTPClient.shared.execute(request, timeout: .seconds(3)).status.code) == 200
+        guard found else {
+            if ProcessInfo.processInfo.environment["ERGON_REQUIRE_REGISTRY"] == "1" {
+                Issue.record("ERGON_REQUIRE_REGISTRY=1 but \(registry) has no ergon-test/noshell:1 (Scripts/lib/registry.sh: ergon_registry_shell_images)")
+            }
+            return
+        }
+        let dir = try CLITests.directory()
+        let config = try Self.vastConfig(in: dir, url: "http://127.0.0.1:1", extra: "  acceptance_check: nvidia-smi")
+        let file = dir + "/wf.yaml"
+        try CLITests.write("""
+            name: w
+            tasks:
+              - {slug: good, image: "\(registry)/ergon-test/entry:1", command: [run]}
+              - {slug: bare, image: "\(registry)/ergon-test/noshell:1", command: [run]}
+            """, to: file)
+        let refused = try ErgonBinary.run(["submit", file, "--config", config])
+        #expect(refused.status == 2, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains(
+            "wf.yaml: tasks[1] (bare): image \(registry)/ergon-test/noshell:1 has no usable shell (no /bin/sh across its 1 layer): it asks for an acceptance check (vast_api.acceptance_check)"),
+            "\(refused.stderr)")
+        #expect(!refused.stderr.contains("tasks[0]"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("nothing was queued"))
+        let empty = try ErgonBinary.run(["tasks", "list", "--json", "--config", config])
+        #expect(try JSONValue.decode(Data(empty.stdout.utf8)).arrayValue?.isEmpty == true, "\(empty.stdout)")
+
+        // An image whose registry cannot be read is queued with a warning.
+        try CLITests.write("name: w\ntasks:\n  - {slug: far, image: \"127.0.0.1:1/ergon-test/x:1\", command: [run]}\n", to: file)
+        let warned = try ErgonBinary.run(["submit", file, "--config", config])
+        #expect(warned.status == 0, "\(warned.stderr)")
+        #expect(warned.stderr.contains("warning: \(file): cannot tell whether image 127.0.0.1:1/ergon-test/x:1 has /bin/sh"), "\(warned.stderr)")
+
+        try CLITests.write("name: w\ntasks:\n  - {slug: bare, image: \"\(registry)/ergon-test/noshell:1\", command: [run]}\n", to: file)
+        let skipped = try ErgonBinary.run(["submit", file, "--skip-image-check", "--config", config])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        let listed = try ErgonBinary.run(["tasks", "list", "--json", "--config", config])
+        #expect(try JSONValue.decode(Data(listed.stdout.utf8)).arrayValue?.count == 2, "\(listed.stdout)")
     }
 
     @Test("offers --print-request: the exact search body, with no config and no key")

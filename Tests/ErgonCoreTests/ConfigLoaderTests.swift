@@ -39,6 +39,7 @@ struct ConfigLoaderTests {
               log_reads_per_second: 2.5
               acceptance_check: {command: "nvidia-smi -L", timeout: 20s, max_rejections: 1}
               ranking: price
+              check_image_shell: false
               registries:
                 - {host: ghcr.io, username: bot, password: "${GHCR}"}
             """
@@ -61,6 +62,7 @@ struct ConfigLoaderTests {
         #expect(plain.vast.acceptanceCheck == nil)
         #expect(plain.vast.ranking == .effectiveCost)
         #expect(config.vast.ranking == .price)
+        #expect(plain.vast.checkImageShell && !config.vast.checkImageShell)
         // A bare command takes the default timeout and rejections.
         let short = try parse("agent: {id: v}\nmode: vast\nvast_api: {api_key: k, acceptance_check: nvidia-smi}")
         #expect(short.vast.acceptanceCheck == AcceptanceCheck(command: "nvidia-smi", timeout: .seconds(60), maxRejections: 3))
@@ -335,6 +337,8 @@ struct ConfigLoaderTests {
          "ergon.yaml: vast_api.log_reads_per_second: log_reads_per_second must be above 0 and at most 1000, got \"5000\""),
         ("vast_api:\n  log_reads_per_second: fast", .wrongType, "vast_api.log_reads_per_second",
          "ergon.yaml: vast_api.log_reads_per_second: expected a number, got \"fast\""),
+        ("vast_api:\n  check_image_shell: maybe", .wrongType, "vast_api.check_image_shell",
+         "ergon.yaml: vast_api.check_image_shell: expected true or false, got \"maybe\""),
         ("vast_api:\n  ranking: cheapest", .invalidValue, "vast_api.ranking",
          "ergon.yaml: vast_api.ranking: unknown ranking \"cheapest\" (expected effective_cost or price)"),
         ("vast_api:\n  acceptance_check: {timeout: 20s}", .invalidValue, "vast_api.acceptance_check",

@@ -40,6 +40,29 @@ struct OperatorAPITests {
         #expect(!fixture.logs.text.contains(Self.bearer))
     }
 
+    @Test("a workflow the agent's review refuses is answered 400 with every problem and queues nothing; warnings are logged")
+    func submitReview() async throws {
+        let fixture = try await ServerFixture.make { spec in
+            let bare = spec.tasks.enumerated().filter { $0.element.image == "scratch-tool:1" }
+            return SubmissionReview(
+                problems: bare.map { "tasks[\($0.offset)] (\($0.element.slug)): image scratch-tool:1 has no usable shell" },
+                warnings: spec.tasks.contains { $0.image == "private:1" } ? ["cannot tell whether image private:1 has /bin/sh"] : [])
+        }
+        defer { fixture.remove() }
+        try await fixture.withClient { client in
+            let before = try await client.call(.get, "/api/v1/tasks", bearer: Self.bearer).list.count
+            let yaml = "name: r\ntasks:\n  - {slug: a, image: alpine}\n  - {slug: b, image: \"scratch-tool:1\"}\n"
+            let refused = try await client.call(.post, "/api/v1/workflows?file=r.yaml", bearer: Self.bearer, body: yaml)
+            #expect(refused.status == .badRequest, "\(refused.text)")
+            #expect(refused.text.contains("r.yaml: tasks[1] (b): image scratch-tool:1 has no usable shell"), "\(refused.text)")
+            #expect(try await client.call(.get, "/api/v1/tasks", bearer: Self.bearer).list.count == before)
+            let warned = try await client.call(
+                .post, "/api/v1/workflows?file=p.yaml", bearer: Self.bearer, body: "name: p\ntasks:\n  - {slug: a, image: \"private:1\"}\n")
+            #expect(warned.status == .created, "\(warned.text)")
+        }
+        #expect(fixture.logs.text.contains("p.yaml: cannot tell whether image private:1 has /bin/sh"))
+    }
+
     @Test("submit, list, show, cancel and retry a workflow")
     func workflowFlow() async throws {
         let fixture = try await ServerFixture.make()

@@ -25,7 +25,10 @@ struct ServerFixture: Sendable {
     static let operatorToken = "operator-secret-3f9a"
     static let publicURL = "http://agent.test:8321"
 
-    static func make(operatorToken: String? = Self.operatorToken, publicURL: String? = Self.publicURL) async throws -> ServerFixture {
+    static func make(
+        operatorToken: String? = Self.operatorToken, publicURL: String? = Self.publicURL,
+        reviewSubmission: @escaping @Sendable (WorkflowSpec) async -> SubmissionReview = { _ in SubmissionReview() }
+    ) async throws -> ServerFixture {
         let directory = FileManager.default.temporaryDirectory.path + "/ergon-server-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let queue = MemoryTaskQueue()
@@ -53,7 +56,8 @@ struct ServerFixture: Sendable {
                 guard let data = FileManager.default.contents(atPath: logDirectory + "/" + key.taskPath) else { return nil }
                 return Array(data.dropFirst(Int(min(offset, Int64(data.count)))))
             },
-            defaultMaxAttempts: 3, uploadDirectory: directory + "/uploads", uploadKey: key, logger: logs.logger())
+            defaultMaxAttempts: 3, uploadDirectory: directory + "/uploads", uploadKey: key, logger: logs.logger(),
+            reviewSubmission: reviewSubmission)
         let server = ErgonServer(config: config, dependencies: dependencies)
         return ServerFixture(
             directory: directory, queue: queue, store: store, logs: logs, server: server, workflowID: workflow.id,

@@ -78,14 +78,23 @@ struct ImageReferenceTests {
             try RegistryManifest.digest(in: [entries[0]], os: "linux", architecture: "amd64", describing: "img")
         } throws: { "\($0)" == "img has no linux/amd64 image (it has linux/arm64), which Vast instances run" }
         let manifest = #"{"schemaVersion":2,"config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:c"}}"#
-        #expect(try RegistryManifest(body: Array(manifest.utf8), contentType: nil, describing: "x") == .image(configDigest: "sha256:c", layerBytes: nil))
-        // What a host downloads: the layers' compressed sizes, summed; unknown when one has none.
-        let layered = #"{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[{"size":3000000000},{"size":23}]}"#
-        #expect(try RegistryManifest(body: Array(layered.utf8), contentType: nil, describing: "x") == .image(configDigest: "sha256:c", layerBytes: 3_000_000_023))
-        let unsized = #"{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[{"size":10},{"digest":"sha256:l"}]}"#
-        #expect(try RegistryManifest(body: Array(unsized.utf8), contentType: nil, describing: "x") == .image(configDigest: "sha256:c", layerBytes: nil))
-        let layerless = #"{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[]}"#
-        #expect(try RegistryManifest(body: Array(layerless.utf8), contentType: nil, describing: "x") == .image(configDigest: "sha256:c", layerBytes: nil))
+        #expect(try RegistryManifest(body: Array(manifest.utf8), contentType: nil, describing: "x") == .image(configDigest: "sha256:c", layers: []))
+        // The layers, base first; what a host downloads is their compressed sizes, summed, unknown when one has none.
+        let layered = #"{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[{"digest":"sha256:a","size":3000000000},{"digest":"sha256:b","size":23}]}"#
+        let layers = [RegistryManifest.Layer(digest: "sha256:a", size: 3_000_000_000), RegistryManifest.Layer(digest: "sha256:b", size: 23)]
+        #expect(try RegistryManifest(body: Array(layered.utf8), contentType: nil, describing: "x") == .image(configDigest: "sha256:c", layers: layers))
+        #expect(RegistryManifest.compressedBytes(of: layers) == 3_000_000_023)
+        let unsized = #"{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[{"digest":"sha256:a","size":10},{"digest":"sha256:l"}]}"#
+        guard case .image(_, let unsizedLayers) = try RegistryManifest(body: Array(unsized.utf8), contentType: nil, describing: "x") else {
+            Issue.record("not read as an image manifest")
+            return
+        }
+        #expect(RegistryManifest.compressedBytes(of: unsizedLayers) == nil)
+        #expect(RegistryManifest.compressedBytes(of: []) == nil)
+        let undigested = #"{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[{"size":10}]}"#
+        #expect {
+            try RegistryManifest(body: Array(undigested.utf8), contentType: nil, describing: "img")
+        } throws: { "\($0)" == "img: a layer has no digest" }
 
         let blob = #"{"architecture":"amd64","config":{"Entrypoint":["/e"],"Cmd":null,"WorkingDir":"/w","Env":["A=b"]}}"#
         #expect(try ImageLaunchConfig(configBlob: Array(blob.utf8), describing: "x") == ImageLaunchConfig(entrypoint: ["/e"], cmd: [], workingDir: "/w"))
@@ -236,7 +245,7 @@ enum LocalRegistry {
         #expect((config.compressedBytes ?? 0) > 0, "the test image has layers")
         return config
     }
-    static let setupHint = "start them with `source Scripts/lib/registry.sh && ergon_registry_up && ergon_registry_test_image`"
+    static let setupHint = "start them with `source Scripts/lib/registry.sh && ergon_registry_up && ergon_registry_test_image && ergon_registry_shell_images`"
 
     /// Why the registries cannot be used, or nil when both answer and hold the image.
     static func unavailability() async -> String? {
@@ -247,6 +256,9 @@ enum LocalRegistry {
         }
         guard await status("http://\(address)/v2/") == 200 else { return "no open registry answers on http://\(address)/v2/" }
         guard await status("http://\(address)/v2/ergon-test/entry/manifests/1") == 200 else { return "the registry on \(address) has no \(image)" }
+        for image in ["noshell", "lateshell"] where await status("http://\(address)/v2/ergon-test/\(image)/manifests/1") != 200 {
+            return "the registry on \(address) has no ergon-test/\(image):1 (ergon_registry_shell_images pushes it)"
+        }
         guard await status("http://\(authAddress)/v2/") == 401 else { return "no registry asking for credentials answers on http://\(authAddress)/v2/" }
         return nil
     }

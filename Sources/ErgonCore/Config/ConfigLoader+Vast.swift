@@ -4,7 +4,7 @@ extension ConfigLoader {
     static let vastKeys = [
         "url", "api_key", "offer_filters", "disk_gb", "max_dph", "max_offers_tried", "provisioning_timeout", "registries",
         "prefer_warm_hosts_within", "lifetime_margin", "log_reads_per_second", "acceptance_check",
-        "ranking",
+        "ranking", "check_image_shell",
     ]
     static let acceptanceCheckKeys = ["command", "timeout", "max_rejections"]
 
@@ -66,6 +66,7 @@ extension ConfigLoader {
             }
             vast.ranking = ranking
         }
+        if let node = fields["check_image_shell"] { vast.checkImageShell = try node.bool() }
         return vast
     }
 

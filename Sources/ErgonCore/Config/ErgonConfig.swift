@@ -186,6 +186,9 @@ public struct ErgonConfig: Equatable, Sendable {
         /// task's work; the default since `Scripts/bench ranking` showed it spending less and
         /// finishing sooner on faulty markets) or `price` (cheapest per hour).
         public var ranking: OfferRanking = .effectiveCost
+        /// Whether `submit` reads each task's image from its registry and refuses one without
+        /// `/bin/sh`, which the launch wrapper and the acceptance check run under.
+        public var checkImageShell = true
         public init() {}
     }
 

@@ -5,8 +5,8 @@ enum RegistryManifest: Equatable, Sendable {
     /// A multi-platform index (OCI image index, Docker manifest list).
     case index([Entry])
     /// One image's manifest (OCI, Docker schema 2): the digest of its configuration blob, and
-    /// the sum of its layers' compressed sizes (nil when a layer gives none).
-    case image(configDigest: String, layerBytes: Int64?)
+    /// its layers, the base first.
+    case image(configDigest: String, layers: [Layer])
     /// A Docker schema 1 manifest, which carries the configuration itself.
     case legacy(ImageLaunchConfig)
 
@@ -15,6 +15,24 @@ enum RegistryManifest: Equatable, Sendable {
         var digest: String
         var os: String?
         var architecture: String?
+    }
+
+    /// One layer blob of an image.
+    struct Layer: Equatable, Sendable {
+        var digest: String
+        /// Its compressed size, when the manifest gives it.
+        var size: Int64?
+    }
+
+    /// The sum of `layers`' compressed sizes; nil when there are none or one gives no size.
+    static func compressedBytes(of layers: [Layer]) -> Int64? {
+        guard !layers.isEmpty else { return nil }
+        var total: Int64 = 0
+        for layer in layers {
+            guard let size = layer.size else { return nil }
+            total += size
+        }
+        return total
     }
 
     /// The media types asked for, most wanted first.
@@ -41,10 +59,11 @@ enum RegistryManifest: Equatable, Sendable {
                 }
             })
         } else if let digest = json["config"]?["digest"]?.stringValue {
-            let sizes = json["layers"]?.arrayValue?.map { $0["size"]?.intValue }
-            // Unknown when a layer gives no size, or there are none to sum.
-            let layerBytes = sizes.flatMap { sizes in sizes.isEmpty || sizes.contains(nil) ? nil : sizes.reduce(Int64(0)) { $0 + Int64($1!) } }
-            self = .image(configDigest: digest, layerBytes: layerBytes)
+            let layers = try (json["layers"]?.arrayValue ?? []).map { item throws(RegistryError) in
+                guard let digest = item["digest"]?.stringValue else { throw malformed("a layer has no digest") }
+                return Layer(digest: digest, size: item["size"]?.intValue.map(Int64.init))
+            }
+            self = .image(configDigest: digest, layers: layers)
         } else if json["schemaVersion"]?.intValue == 1, let history = json["history"]?.arrayValue {
             // Schema 1 keeps each layer's configuration as a JSON string; the first is the image's.
             guard let text = history.first?["v1Compatibility"]?.stringValue else {

@@ -46,7 +46,7 @@ extension RegistrySession {
             }
             request.headers.add(name: "Authorization", value: basic)
         }
-        let answer = try await send(request, host: realmHost)
+        let (answer, _) = try await send(request, host: realmHost)
         switch answer.status {
         case 200..<300:
             let json = try? JSONValue.decode(Data(answer.body))

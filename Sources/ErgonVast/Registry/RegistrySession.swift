@@ -36,8 +36,29 @@ struct RegistrySession {
     /// `Authorization` for the registry, once a challenge said how.
     var authorization: String?
 
+    /// The linux/amd64 image's manifest, as ``platformManifest()`` reads it.
+    enum PlatformManifest {
+        /// Its digest (what a tag named when read), configuration blob and layers.
+        case image(digest: String, configDigest: String, layers: [RegistryManifest.Layer])
+        /// A Docker schema 1 manifest, which carries the configuration but no layer list read here.
+        case legacy(ImageLaunchConfig)
+    }
+
     /// Reads the image's entrypoint, Cmd and working directory, and its compressed size.
     mutating func launchConfig() async throws -> ImageLaunchConfig {
+        switch try await platformManifest() {
+        case .image(_, let configDigest, let layers):
+            let blob = try await get("/blobs/\(configDigest)", accept: ["application/json", "*/*"], what: "configuration blob \(configDigest)")
+            var config = try ImageLaunchConfig(configBlob: blob.body, describing: "\(reference) (configuration \(configDigest))")
+            config.compressedBytes = RegistryManifest.compressedBytes(of: layers)
+            return config
+        case .legacy(let config):
+            return config
+        }
+    }
+
+    /// The manifest of the reference's linux/amd64 image, through an index when there is one.
+    mutating func platformManifest() async throws -> PlatformManifest {
         var manifest = reference.manifestReference
         // An index names one manifest per platform; an index inside an index is not followed further.
         for _ in 0..<2 {
@@ -47,21 +68,34 @@ struct RegistrySession {
             case .index(let entries):
                 manifest = try RegistryManifest.digest(
                     in: entries, os: Self.platform.os, architecture: Self.platform.architecture, describing: "\(reference)")
-            case .image(let configDigest, let layerBytes):
-                let blob = try await get("/blobs/\(configDigest)", accept: ["application/json", "*/*"], what: "configuration blob \(configDigest)")
-                var config = try ImageLaunchConfig(configBlob: blob.body, describing: "\(reference) (configuration \(configDigest))")
-                config.compressedBytes = layerBytes
-                return config
+            case .image(let configDigest, let layers):
+                let digest = answer.header("Docker-Content-Digest").first ?? (manifest.hasPrefix("sha256:") ? manifest : "")
+                return .image(digest: digest, configDigest: configDigest, layers: layers)
             case .legacy(let config):
-                return config
+                return .legacy(config)
             }
         }
         throw RegistryError(.malformed, "\(reference): the index for linux/amd64 names another index")
     }
 
+    /// Opens blob `digest` for reading as it arrives, within `timeout` for the whole blob.
+    mutating func openBlob(_ digest: String, timeout: Duration) async throws -> HTTPClientResponse.Body {
+        let exchange = try await exchange("/blobs/\(digest)", accept: ["*/*"], what: "layer \(digest)", streamingFor: timeout)
+        guard let body = exchange.stream else { throw RegistryError(.malformed, "\(reference): layer \(digest) came without a body") }
+        return body
+    }
+
     /// GETs `/v2/<repository><path>`, answering one authentication challenge and following
     /// redirects (to blob storage, which gets no `Authorization`). Returns only a 2xx answer.
     mutating func get(_ path: String, accept: [String], what: String) async throws -> Answer {
+        try await exchange(path, accept: accept, what: what, streamingFor: nil).answer
+    }
+
+    /// What ``get(_:accept:what:)`` does; with `streamingFor`, a 2xx answer's body is left
+    /// unread in `stream`, to be read within that time.
+    private mutating func exchange(
+        _ path: String, accept: [String], what: String, streamingFor streamTimeout: Duration?
+    ) async throws -> (answer: Answer, stream: HTTPClientResponse.Body?) {
         let registryURL = reference.baseURL + "/v2/" + reference.repository + path
         var url = registryURL
         var redirects = 0
@@ -74,10 +108,10 @@ struct RegistrySession {
             if onRegistry, let authorization {
                 request.headers.add(name: "Authorization", value: authorization)
             }
-            let answer = try await send(request, host: Self.origin(of: url) ?? url)
+            let (answer, stream) = try await send(request, host: Self.origin(of: url) ?? url, streamingFor: streamTimeout)
             switch answer.status {
             case 200..<300:
-                return answer
+                return (answer, stream)
             case 301, 302, 303, 307, 308:
                 guard redirects < Self.maximumRedirects, let location = answer.header("Location").first,
                       let next = URL(string: location, relativeTo: URL(string: url))?.absoluteURL.absoluteString
@@ -115,24 +149,35 @@ struct RegistrySession {
                 + "add credentials for host \(reference.registry) to vast_api.registries")
     }
 
-    /// Sends one request and reads its whole answer; only `RegistryError` or `CancellationError` escape.
-    func send(_ request: HTTPClientRequest, host: String) async throws -> Answer {
+    /// Sends one request and reads its whole answer, or with `streamingFor`, only the head of a
+    /// 2xx answer; only `RegistryError` or `CancellationError` escape.
+    func send(
+        _ request: HTTPClientRequest, host: String, streamingFor streamTimeout: Duration? = nil
+    ) async throws -> (answer: Answer, stream: HTTPClientResponse.Body?) {
         do {
-            let response = try await http.execute(request, timeout: TimeAmount(requestTimeout), logger: logger)
+            let response = try await http.execute(request, timeout: TimeAmount(streamTimeout ?? requestTimeout), logger: logger)
+            let head = (status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) })
+            if streamTimeout != nil, (200..<300).contains(head.status) {
+                return (Answer(status: head.status, headers: head.headers, body: []), response.body)
+            }
             let body = try await response.body.collect(upTo: Self.maximumDocumentSize)
-            return Answer(
-                status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                body: Array(body.readableBytesView))
+            return (Answer(status: head.status, headers: head.headers, body: Array(body.readableBytesView)), nil)
         } catch {
-            if Task.isCancelled { throw CancellationError() }
-            if error is NIOTooManyBytesError {
-                throw RegistryError(.malformed, "\(reference): \(host) answered more than \(Self.maximumDocumentSize) bytes")
-            }
-            if let failure = error as? HTTPClientError, [.deadlineExceeded, .readTimeout, .connectTimeout].contains(failure) {
-                throw RegistryError(.timeout, "\(reference): \(host) gave no answer within \(requestTimeout)")
-            }
-            throw RegistryError(.unreachable, "\(reference): cannot reach \(host): \(error)")
+            throw Self.failure(error, reference: reference, host: host, timeout: requestTimeout)
         }
+    }
+
+    /// The ``RegistryError`` for what a request or the reading of its body threw.
+    static func failure(_ error: any Error, reference: ImageReference, host: String, timeout: Duration) -> any Error {
+        if Task.isCancelled || error is CancellationError { return CancellationError() }
+        if error is RegistryError { return error }
+        if error is NIOTooManyBytesError {
+            return RegistryError(.malformed, "\(reference): \(host) answered more than \(maximumDocumentSize) bytes")
+        }
+        if let failure = error as? HTTPClientError, [.deadlineExceeded, .readTimeout, .connectTimeout].contains(failure) {
+            return RegistryError(.timeout, "\(reference): \(host) gave no answer within \(timeout)")
+        }
+        return RegistryError(.unreachable, "\(reference): cannot reach \(host): \(error)")
     }
 
     /// `scheme://host:port` of a URL, to tell the registry from blob storage.

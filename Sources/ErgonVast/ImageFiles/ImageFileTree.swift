@@ -1,0 +1,125 @@
+/// An image's file system as its layers build it, one layer on top of the other, with the OCI
+/// whiteouts (`.wh.NAME` removes NAME from the layers below, `.wh..wh..opq` empties its folder
+/// of them), and the resolution of a path through its symbolic links as the kernel would.
+struct ImageFileTree {
+    enum Node: Equatable {
+        case directory
+        case file(mode: UInt32)
+        case symbolicLink(String)
+        case other
+    }
+
+    /// What a path names once its links are followed.
+    enum Resolution: Equatable {
+        /// A file, at `path` (absolute) after the links; `executable` when any execute bit is set.
+        case file(path: String, executable: Bool)
+        case directory(path: String)
+        /// Nothing: `missing` is the first absolute path that does not exist.
+        case missing(String)
+        /// More than ``maximumLinks`` links, as the kernel's ELOOP.
+        case tooManyLinks
+        /// A device or FIFO.
+        case other(path: String)
+    }
+
+    /// Linux follows at most 40 links while resolving one path.
+    static let maximumLinks = 40
+
+    /// Each path (without its leading `/`) and what it is.
+    private(set) var nodes: [String: Node] = [:]
+
+    /// Lays `entries` (one layer's members) over the tree: first its whiteouts remove from the
+    /// layers below, then its members are added, with the folders they imply.
+    mutating func apply(_ entries: [TarEntry]) {
+        var removed: Set<String> = []
+        var emptied: Set<String> = []
+        var added: [TarEntry] = []
+        for entry in entries {
+            let (folder, name) = Self.split(entry.path)
+            if name == ".wh..wh..opq" {
+                emptied.insert(folder)
+            } else if name.hasPrefix(".wh.") {
+                removed.insert(Self.join(folder, String(name.dropFirst(4))))
+            } else {
+                added.append(entry)
+            }
+        }
+        if !removed.isEmpty || !emptied.isEmpty {
+            nodes = nodes.filter { path, _ in !Self.isRemoved(path, removed: removed, emptied: emptied) }
+        }
+        for entry in added {
+            let node: Node
+            switch entry.kind {
+            case .file: node = .file(mode: entry.mode)
+            case .directory: node = .directory
+            case .symbolicLink(let target): node = .symbolicLink(target)
+            case .other: node = .other
+            case .hardLink(let target):
+                // A hard link is the file it names; its header carries that file's mode.
+                if case .file? = nodes[target] { node = nodes[target]! } else { node = .file(mode: entry.mode) }
+            }
+            var parent = Self.split(entry.path).folder
+            while !parent.isEmpty, nodes[parent] == nil {
+                nodes[parent] = .directory
+                parent = Self.split(parent).folder
+            }
+            nodes[entry.path] = node
+        }
+    }
+
+    /// Follows `path` (absolute) through the tree's links.
+    func resolve(_ path: String) -> Resolution {
+        var resolved: [Substring] = []
+        var pending = Array(path.split(separator: "/").reversed())
+        var links = 0
+        while let component = pending.popLast() {
+            if component == "." { continue }
+            if component == ".." {
+                _ = resolved.popLast()
+                continue
+            }
+            let candidate = (resolved + [component]).joined(separator: "/")
+            switch nodes[candidate] {
+            case nil:
+                return .missing("/" + candidate)
+            case .directory:
+                resolved.append(component)
+                if pending.isEmpty { return .directory(path: "/" + candidate) }
+            case .symbolicLink(let target):
+                links += 1
+                if links > Self.maximumLinks { return .tooManyLinks }
+                if target.hasPrefix("/") { resolved.removeAll() }
+                pending.append(contentsOf: target.split(separator: "/").reversed())
+                if target.isEmpty { return .missing("/" + candidate) }
+            case .file(let mode):
+                // A file in the middle of a path is ENOTDIR: nothing is there.
+                guard pending.isEmpty else { return .missing("/" + candidate + "/" + pending.reversed().joined(separator: "/")) }
+                return .file(path: "/" + candidate, executable: mode & 0o111 != 0)
+            case .other:
+                guard pending.isEmpty else { return .missing("/" + candidate + "/" + pending.reversed().joined(separator: "/")) }
+                return .other(path: "/" + candidate)
+            }
+        }
+        return .directory(path: "/" + resolved.joined(separator: "/"))
+    }
+
+    /// True when a whiteout removes `path`: it or a folder above it is removed, or a folder above it was emptied.
+    private static func isRemoved(_ path: String, removed: Set<String>, emptied: Set<String>) -> Bool {
+        if removed.contains(path) { return true }
+        var folder = split(path).folder
+        while true {
+            if removed.contains(folder) || emptied.contains(folder) { return true }
+            if folder.isEmpty { return false }
+            folder = split(folder).folder
+        }
+    }
+
+    private static func split(_ path: String) -> (folder: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+    }
+
+    private static func join(_ folder: String, _ name: String) -> String {
+        folder.isEmpty ? name : folder + "/" + name
+    }
+}

@@ -1,0 +1,97 @@
+import CompressNIO
+import NIOCore
+
+/// Turns a layer blob's bytes, as they arrive, into its tar stream: gzip layers (the usual
+/// kind) through zlib, uncompressed ones as they are. The format is read from the first bytes,
+/// not the media type, which registries and tools do not always set right.
+struct LayerDecoder {
+    enum Failure: Error, Equatable {
+        /// A zstd layer (the probe has no zstd decoder).
+        case zstd
+        /// zlib refused the data.
+        case corrupt
+    }
+
+    private enum Format {
+        case undetermined
+        case plain
+        case gzip(NIODecompressor)
+        /// The gzip stream ended; what follows is padding.
+        case ended
+    }
+
+    private var format = Format.undetermined
+    private var window = ByteBufferAllocator().buffer(capacity: 256 * 1024)
+    /// The first bytes, held until there are enough to tell the format.
+    private var head = ByteBuffer()
+
+    /// Decodes `chunk`, passing the tar bytes it gives to `consume`.
+    mutating func feed(_ chunk: ByteBuffer, _ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard case .undetermined = format else {
+            var chunk = chunk
+            try decode(&chunk, consume)
+            return
+        }
+        var chunk = chunk
+        head.writeBuffer(&chunk)
+        // Four bytes tell the formats apart; they may come in pieces.
+        guard head.readableBytes >= 4 else { return }
+        format = try Self.format(startingWith: Array(head.readableBytesView.prefix(4)))
+        var held = head
+        head = ByteBuffer()
+        try decode(&held, consume)
+    }
+
+    /// Passes on what a blob of fewer than four bytes held (a tar reader then finds it too short).
+    mutating func finish(_ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard case .undetermined = format, head.readableBytes > 0 else { return }
+        format = .plain
+        var held = head
+        head = ByteBuffer()
+        try decode(&held, consume)
+    }
+
+    private static func format(startingWith bytes: [UInt8]) throws -> Format {
+        if bytes[0] == 0x1f, bytes[1] == 0x8b {
+            let decompressor = CompressionAlgorithm.gzip().decompressor
+            do {
+                try decompressor.startStream()
+            } catch {
+                throw Failure.corrupt
+            }
+            return .gzip(decompressor)
+        }
+        if bytes == [0x28, 0xb5, 0x2f, 0xfd] { throw Failure.zstd }
+        return .plain
+    }
+
+    private mutating func decode(_ chunk: inout ByteBuffer, _ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
+        switch format {
+        case .undetermined, .ended:
+            return
+        case .plain:
+            try chunk.withUnsafeReadableBytes(consume)
+        case .gzip(let decompressor):
+            var full = false
+            repeat {
+                window.clear()
+                let before = chunk.readableBytes
+                full = false
+                do {
+                    try chunk.decompressStream(to: &window, with: decompressor)
+                } catch let error as CompressNIOError where error == .bufferOverflow {
+                    full = true
+                } catch {
+                    throw Failure.corrupt
+                }
+                if window.readableBytes > 0 { try window.withUnsafeReadableBytes(consume) }
+                if !full, window.readableBytes == 0, chunk.readableBytes == before, before > 0 {
+                    // zlib takes nothing more: the gzip stream is over.
+                    try? decompressor.finishStream()
+                    format = .ended
+                    return
+                }
+            } while chunk.readableBytes > 0 || full
+        }
+    }
+}
