@@ -50,6 +50,8 @@ struct OperatorRoutes: Sendable {
             throw APIError.badRequest(error.description)
         }
         let review = await dependencies.reviewSubmission(spec)
+        // A client gone while its images were read is not left with a workflow it never saw queued.
+        try Task.checkCancellation()
         for warning in review.warnings {
             dependencies.logger.warning("\(fileName): \(warning)")
         }

@@ -58,4 +58,28 @@ struct ImageShellRegistryTests {
             #expect(capped.contains("without finding /bin/sh, and reads no more"), "\(capped)")
         }
     }
+
+    @Test("token authentication, a redirect to blob storage, a layer in several gzip members, and a body that stalls")
+    func tokenRegistry() async throws {
+        try await TokenRegistry.withRunning { address in
+            let credentials = ErgonConfig.RegistryAuth(host: address, username: TokenRegistry.user, password: TokenRegistry.password)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: VastClient.httpConfiguration)
+            defer { _ = Task { try? await http.shutdown() } }
+            let probe = ImageShellProbe(registries: [credentials], httpClient: http, requestTimeout: .seconds(2))
+            // Two probes at once share one reading of the layer.
+            async let first = probe.probe("\(address)/team/app:multi")
+            async let second = probe.probe("\(address)/team/app:multi")
+            #expect(await [first, second] == [.present("/bin/sh → /usr/bin/dash"), .present("/bin/sh → /usr/bin/dash")])
+            let counts = try await TokenRegistry.counts(address)
+            #expect(counts["/storage/multi"] == 1)
+
+            let started = ContinuousClock.now
+            guard case .unknown(let stalled) = await probe.probe("\(address)/team/app:stall") else {
+                Issue.record("a stalled layer was not unknown")
+                return
+            }
+            #expect(stalled.contains("sent nothing for 2.0 seconds while its layers were read"), "\(stalled)")
+            #expect(ContinuousClock.now - started < .seconds(10))
+        }
+    }
 }

@@ -30,9 +30,10 @@ struct TarBuilder {
         member(String(path.prefix(90)), type: "0", mode: mode)
     }
 
-    /// A file whose size only a PAX `size` record gives (as for files over 8 GiB), its header's field left at 0.
-    mutating func paxSizedFile(_ path: String, contents: String) {
-        let body = " size=\(contents.utf8.count)\n"
+    /// A file whose size only a PAX `size` record gives (as for files over 8 GiB), its header's
+    /// field left at 0; `declaredSize` replaces the record's value.
+    mutating func paxSizedFile(_ path: String, contents: String, declaredSize: String? = nil) {
+        let body = " size=\(declaredSize ?? String(contents.utf8.count))\n"
         var length = body.utf8.count + 1
         while "\(length)".utf8.count + body.utf8.count != length { length += 1 }
         member("PaxHeaders/y", type: "x", mode: 0o644, contents: Array("\(length)\(body)".utf8))
@@ -48,8 +49,25 @@ struct TarBuilder {
     /// The archive with its two end blocks.
     var archive: [UInt8] { bytes + [UInt8](repeating: 0, count: 1024) }
 
+    /// A GNU-format member ("ustar  \0"), whose bytes 345..<500 hold times, not a name prefix.
+    mutating func gnuFile(_ path: String) {
+        member(path, type: "0", mode: 0o755, gnu: true)
+    }
+
+    /// A pre-POSIX folder: type NUL, the name ending in '/'.
+    mutating func v7Directory(_ path: String) { member(path + "/", type: "\0", mode: 0o755) }
+
+    /// A member whose checksum is the sum of signed bytes (old writers), its name holding a byte above 127.
+    mutating func signedChecksumFile(_ path: String) { member(path, type: "0", mode: 0o755, signed: true) }
+
+    /// A header announcing `size` bytes in GNU's base-256 form.
+    mutating func base256Sized(_ path: String, size: UInt64) {
+        member(path, type: "0", mode: 0o755, base256Size: size)
+    }
+
     private mutating func member(
-        _ path: String, type: Character, mode: UInt32, link: String = "", contents: [UInt8] = [], sizeField: Int? = nil
+        _ path: String, type: Character, mode: UInt32, link: String = "", contents: [UInt8] = [], sizeField: Int? = nil,
+        gnu: Bool = false, signed: Bool = false, base256Size: UInt64? = nil
     ) {
         var header = [UInt8](repeating: 0, count: 512)
         func put(_ text: String, at offset: Int, width: Int) {
@@ -66,11 +84,21 @@ struct TarBuilder {
         octal(0, at: 136, width: 12)
         header[156] = type.asciiValue!
         put(link, at: 157, width: 100)
-        put("ustar", at: 257, width: 6)
-        put("00", at: 263, width: 2)
+        if gnu {
+            put("ustar  ", at: 257, width: 8)
+            put("15303640704", at: 345, width: 12)  // an access time, where ustar keeps a prefix
+        } else {
+            put("ustar", at: 257, width: 6)
+            put("00", at: 263, width: 2)
+        }
+        if let base256Size {
+            for index in 124..<136 { header[index] = 0 }
+            header[124] = 0x80
+            for index in 0..<8 { header[135 - index] = UInt8(truncatingIfNeeded: base256Size >> (8 * UInt64(index))) }
+        }
         put("        ", at: 148, width: 8)
-        let sum = header.reduce(0) { $0 + Int($1) }
-        octal(sum, at: 148, width: 7)
+        let sum = signed ? header.reduce(0) { $0 + Int(Int8(bitPattern: $1)) } : header.reduce(0) { $0 + Int($1) }
+        octal(sum & 0o777777, at: 148, width: 7)
         bytes += header + contents + [UInt8](repeating: 0, count: (512 - contents.count % 512) % 512)
     }
 }
@@ -133,6 +161,28 @@ struct ImageShellTests {
         #expect(throws: TarError.self) { try Self.entries(Array(tar.bytes.prefix(1024))) }
         // Writers that leave out the end blocks still give a readable archive.
         #expect(try Self.entries(tar.bytes).map(\.path) == ["bin/sh"])
+    }
+
+    @Test("GNU and pre-POSIX headers, signed checksums, '..' in names and hostile sizes are read as Go's archive/tar reads them")
+    func readsOtherWriters() throws {
+        var tar = TarBuilder()
+        tar.gnuFile("usr/bin/dash")
+        tar.v7Directory("etc")
+        tar.signedChecksumFile("opt/caf\u{e9}")
+        tar.file("usr/../bin/./sh")
+        #expect(try Self.entries(tar.archive) == [
+            TarEntry(path: "usr/bin/dash", kind: .file, mode: 0o755),
+            TarEntry(path: "etc", kind: .directory, mode: 0o755),
+            TarEntry(path: "opt/caf\u{e9}", kind: .file, mode: 0o755),
+            TarEntry(path: "bin/sh", kind: .file, mode: 0o755),
+        ])
+        // Sizes past any real file are a corrupt or hostile header, not an arithmetic overflow.
+        var huge = TarBuilder()
+        huge.base256Sized("bin/sh", size: 0x7fff_ffff_ffff_ffff)
+        #expect(throws: TarError("the tar header at byte 0 announces 9223372036854775807 bytes")) { try Self.entries(huge.archive) }
+        var paxHuge = TarBuilder()
+        paxHuge.paxSizedFile("bin/sh", contents: "", declaredSize: "9223372036854775807")
+        #expect(throws: TarError("the tar header at byte 1024 announces 9223372036854775807 bytes")) { try Self.entries(paxHuge.archive) }
     }
 
     @Test("links: busybox's, the merged /usr of Debian and Ubuntu, absolute targets, '..', loops, files in the way")
@@ -206,6 +256,27 @@ struct ImageShellTests {
         var added = TarBuilder()
         added.file("bin/sh")
         #expect(try Self.tree([folderGone, added]).resolve("/bin/sh") == .file(path: "/bin/sh", executable: true))
+
+        // A layer holding bin/sh alone (no bin/ member) over a lower bin -> usr/bin: the layer's
+        // own bin folder stands in place of the link on the overlay.
+        var linked = TarBuilder()
+        linked.symlink("bin", to: "usr/bin")
+        linked.directory("usr/bin")
+        #expect(try Self.tree([linked, added]).resolve("/bin/sh") == .file(path: "/bin/sh", executable: true))
+
+        // A folder replaced by a file, then by a folder again: the lower files do not come back.
+        var toFile = TarBuilder()
+        toFile.file("bin", mode: 0o644)
+        var toFolder = TarBuilder()
+        toFolder.directory("bin")
+        #expect(try Self.tree([base, toFile, toFolder]).resolve("/bin/sh") == .missing("/bin/sh"))
+
+        // A hard link to a symbolic link is that link.
+        var hardToLink = TarBuilder()
+        hardToLink.file("bin/busybox", mode: 0o755)
+        hardToLink.symlink("bin/ash", to: "missing")
+        hardToLink.hardLink("bin/sh", to: "bin/ash")
+        #expect(try Self.tree([hardToLink]).resolve("/bin/sh") == .missing("/bin/missing"))
     }
 
     @Test("the decoder reads gzip layers in any chunking, stops at the gzip end, and names zstd and corrupt data")
@@ -231,6 +302,27 @@ struct ImageShellTests {
             try reader.finish()
             #expect(entries.map(\.path) == ["bin/busybox", "bin/sh"], "chunk \(chunk)")
         }
+        // Several gzip members (Go's reader reads them all; eStargz cuts members inside entries).
+        var first = ByteBuffer(bytes: tar.archive.prefix(700))
+        var second = ByteBuffer(bytes: tar.archive.dropFirst(700).prefix(20_000))
+        var third = ByteBuffer(bytes: tar.archive.dropFirst(20_700))
+        let members = try [first.compress(with: .gzip()), second.compress(with: .gzip()), third.compress(with: .gzip())]
+        let blob = members.flatMap { Array($0.readableBytesView) } + [UInt8](repeating: 0, count: 33)
+        for chunk in [1, 2, 4096] {
+            var multi = LayerDecoder()
+            var reader = TarEntryReader()
+            var entries: [TarEntry] = []
+            var index = 0
+            while index < blob.count, !multi.isFinished {
+                let end = min(blob.count, index + chunk)
+                try multi.feed(ByteBuffer(bytes: blob[index..<end])) { bytes in try reader.consume(bytes) { entries.append($0) } }
+                index = end
+            }
+            try reader.finish()
+            #expect(entries.map(\.path) == ["bin/busybox", "bin/sh"], "chunk \(chunk)")
+            #expect(reader.ended)
+        }
+
         var decoder = LayerDecoder()
         #expect(throws: LayerDecoder.Failure.zstd) { try decoder.feed(ByteBuffer(bytes: [0x28, 0xb5, 0x2f, 0xfd, 0])) { _ in } }
         var corrupt = LayerDecoder()

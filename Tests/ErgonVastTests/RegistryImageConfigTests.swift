@@ -421,6 +421,29 @@ enum TokenRegistry {
         index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
             {"digest": "sha256:" + "a" * 64, "platform": {"os": "linux", "architecture": "arm64"}},
             {"digest": image_digest, "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
+        # Layers for the /bin/sh check: a Debian-like tree in three gzip members (cut inside
+        # entries, as eStargz does), behind a redirect; and a layer whose body stalls.
+        import gzip, io, tarfile, time
+        def layer_tar():
+            out = io.BytesIO()
+            with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                def add(name, kind, target="", data=b"", mode=0o755):
+                    info = tarfile.TarInfo(name)
+                    info.type, info.linkname, info.mode, info.size = kind, target, mode, len(data)
+                    tar.addfile(info, io.BytesIO(data))
+                add("bin", tarfile.SYMTYPE, "usr/bin", mode=0o777)
+                add("usr/", tarfile.DIRTYPE)
+                add("usr/bin/", tarfile.DIRTYPE)
+                add("usr/bin/dash", tarfile.REGTYPE, data=b"\x7fELF" + b"d" * 5000)
+                add("usr/bin/sh", tarfile.SYMTYPE, "dash", mode=0o777)
+            return out.getvalue()
+        plain = layer_tar()
+        multi = gzip.compress(plain[:700]) + gzip.compress(plain[700:3000]) + gzip.compress(plain[3000:])
+        def image_manifest(layer):
+            return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": len(config)},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": 1000}]}).encode()
+        MULTI, STALL = "sha256:" + "e" * 64, "sha256:" + "d" * 64
         counts = {}
         lock = threading.Lock()
         class Handler(BaseHTTPRequestHandler):
@@ -447,6 +470,8 @@ enum TokenRegistry {
                     return self.answer(200, json.dumps({"token": TOKEN}).encode())
                 if path == "/storage/config":
                     return self.answer(400 if "Authorization" in self.headers else 200, config)
+                if path == "/storage/multi":
+                    return self.answer(400 if "Authorization" in self.headers else 200, multi)
                 if self.headers.get("Authorization") != "Bearer " + TOKEN:
                     challenge = 'Bearer realm="http://127.0.0.1:%d/token",service="fake",scope="repository:team/app:pull"' % port
                     return self.answer(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', [("WWW-Authenticate", challenge)])
@@ -454,6 +479,22 @@ enum TokenRegistry {
                     return self.answer(200, index, [("Content-Type", "application/vnd.oci.image.index.v1+json")])
                 if path == "/v2/team/app/manifests/" + image_digest:
                     return self.answer(200, image, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+                if path in ("/v2/team/app/manifests/multi", "/v2/team/app/manifests/stall"):
+                    layer = MULTI if path.endswith("multi") else STALL
+                    return self.answer(200, image_manifest(layer), [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+                if path == "/v2/team/app/blobs/" + MULTI:
+                    return self.answer(307, b"", [("Location", "http://localhost:%d/storage/multi" % port)])
+                if path == "/v2/team/app/blobs/" + STALL:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "10000000")
+                    self.end_headers()
+                    try:
+                        self.wfile.write(multi[:100])
+                        self.wfile.flush()
+                        time.sleep(60)
+                    except OSError:
+                        pass
+                    return
                 if path == "/v2/team/app/blobs/" + config_digest:
                     return self.answer(307, b"", [("Location", "http://localhost:%d/storage/config" % port)])
                 return self.answer(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}')

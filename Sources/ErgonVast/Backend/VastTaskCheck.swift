@@ -76,7 +76,7 @@ extension VastTaskCheck {
         var review = SubmissionReview(problems: filterProblems(spec))
         guard config.mode == .vast else { return review }
         review.problems += vastModeProblems(spec).map { "\($0) (the agent runs in vast mode)" }
-        guard review.problems.isEmpty, config.vast.checkImageShell, let probe else { return review }
+        guard config.vast.checkImageShell, let probe else { return review }
         return review.merged(with: await shellProblems(spec, acceptanceCheck: config.vast.acceptanceCheck, probe: probe.probe))
     }
 }

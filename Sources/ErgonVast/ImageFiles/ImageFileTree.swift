@@ -47,6 +47,8 @@ struct ImageFileTree {
         if !removed.isEmpty || !emptied.isEmpty {
             nodes = nodes.filter { path, _ in !Self.isRemoved(path, removed: removed, emptied: emptied) }
         }
+        // What this layer itself set; a folder it implies hides what a lower layer had there.
+        var own: Set<String> = []
         for entry in added {
             let node: Node
             switch entry.kind {
@@ -55,15 +57,39 @@ struct ImageFileTree {
             case .symbolicLink(let target): node = .symbolicLink(target)
             case .other: node = .other
             case .hardLink(let target):
-                // A hard link is the file it names; its header carries that file's mode.
-                if case .file? = nodes[target] { node = nodes[target]! } else { node = .file(mode: entry.mode) }
+                // A hard link is what it names (a link to a symbolic link is that link); its header
+                // carries a file's mode.
+                node = nodes[target] ?? .file(mode: entry.mode)
             }
-            var parent = Self.split(entry.path).folder
-            while !parent.isEmpty, nodes[parent] == nil {
-                nodes[parent] = .directory
-                parent = Self.split(parent).folder
+            makeFolders(above: entry.path, own: &own)
+            if case .directory? = nodes[entry.path], node != .directory {
+                // Something else in a folder's place: what lower layers held under it is gone.
+                let inside = entry.path + "/"
+                nodes = nodes.filter { !$0.key.hasPrefix(inside) }
             }
             nodes[entry.path] = node
+            own.insert(entry.path)
+        }
+    }
+
+    /// Makes each folder above `path` a folder. A layer is unpacked into a folder of its own, so
+    /// the folders its members sit in are real ones there, and on the overlay they stand in
+    /// place of a lower layer's link or file at the same path (which holds nothing under it).
+    private mutating func makeFolders(above path: String, own: inout Set<String>) {
+        var folder = Self.split(path).folder
+        while !folder.isEmpty {
+            switch nodes[folder] {
+            case .directory?:
+                // The tree holds nothing under a non-folder, so the folders above are folders too.
+                return
+            case .some where own.contains(folder):
+                // This layer's own link or file: the extraction would not make it a folder.
+                return
+            default:
+                nodes[folder] = .directory
+                own.insert(folder)
+            }
+            folder = Self.split(folder).folder
         }
     }
 

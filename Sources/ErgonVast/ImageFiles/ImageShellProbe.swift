@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import ErgonCore
 import Logging
 import NIOCore
+import Synchronization
 
 /// Tells whether an image has the `/bin/sh` that vast mode's launch wrapper (and its acceptance
 /// check) runs under, by reading the image's layers from its registry, base first, as the
@@ -32,7 +33,6 @@ public struct ImageShellProbe: Sendable {
     let registries: [ErgonConfig.RegistryAuth]
     let http: HTTPClient
     let requestTimeout: Duration
-    let layerTimeout: Duration
     let maximumBytes: Int64
     let verdicts: ShellVerdicts
     let logger: Logger
@@ -40,22 +40,24 @@ public struct ImageShellProbe: Sendable {
     /// A probe reading registries over `httpClient` (which must not follow redirects itself, see
     /// ``VastClient/httpConfiguration``; the caller owns it and shuts it down).
     ///
-    /// Each request's answer head must come within `requestTimeout`, each layer within
-    /// `layerTimeout`; no more than `maximumBytes` of layers are read for one image.
+    /// Each request's answer head must come within `requestTimeout`, and while layers are read
+    /// no more than `requestTimeout` may pass without a byte. No more than `maximumBytes` of
+    /// layers, nor four times that once unpacked, are read for one image.
     public init(
         registries: [ErgonConfig.RegistryAuth], httpClient: HTTPClient, requestTimeout: Duration = .seconds(15),
-        layerTimeout: Duration = .seconds(600), maximumBytes: Int64 = 1 << 30, logger: Logger = Logger(label: "ergon.vast")
+        maximumBytes: Int64 = 1 << 30, logger: Logger = Logger(label: "ergon.vast")
     ) {
         self.registries = registries
         self.http = httpClient
         self.requestTimeout = requestTimeout
-        self.layerTimeout = layerTimeout
         self.maximumBytes = maximumBytes
         self.verdicts = ShellVerdicts()
         self.logger = logger
     }
 
     /// Whether `image` has `/bin/sh`. Never throws: what stops the reading is an `.unknown` verdict.
+    ///
+    /// Concurrent probes of one image share one reading of its layers.
     public func probe(_ image: String) async -> Verdict {
         let reference: ImageReference
         do {
@@ -66,16 +68,43 @@ public struct ImageShellProbe: Sendable {
         let credentials = registries.first { ImageReference.canonicalRegistry($0.host) == reference.registry }
         var session = RegistrySession(
             http: http, reference: reference, credentials: credentials, requestTimeout: requestTimeout, logger: logger)
+        let digest: String
+        let layers: [RegistryManifest.Layer]
         do {
             switch try await session.platformManifest() {
             case .legacy:
                 return .unknown("\(reference) has a Docker schema 1 manifest, whose layers Ergon does not read")
-            case .image(let digest, _, let layers):
-                if let known = await verdicts[digest] { return known }
-                let verdict = try await read(layers, of: reference, session: &session)
-                // A digest names the same layers forever; what could not be read may be readable later.
-                if !digest.isEmpty, verdict.isDefinite { await verdicts.keep(verdict, for: digest) }
-                return verdict
+            case .image(let manifestDigest, _, let manifestLayers):
+                (digest, layers) = (manifestDigest, manifestLayers)
+            }
+        } catch is CancellationError {
+            return .unknown("the check was cancelled")
+        } catch {
+            return .unknown("\(error)")
+        }
+        // The session keeps the authorization its manifest read earned.
+        let authorized = session
+        let read: @Sendable () async -> Verdict = { await self.watched(layers, of: reference, session: authorized) }
+        return await verdicts.verdict(for: digest, read: read)
+    }
+
+    /// Reads `layers` while a watchdog ends the reading when no byte came for `requestTimeout`
+    /// (AsyncHTTPClient's deadline stops at the answer's head, and its read timeout is off).
+    private func watched(_ layers: [RegistryManifest.Layer], of reference: ImageReference, session: RegistrySession) async -> Verdict {
+        let progress = ReadProgress()
+        let idle = requestTimeout
+        do {
+            return try await withThrowingTaskGroup(of: Verdict.self) { group in
+                group.addTask {
+                    var session = session
+                    return try await self.read(layers, of: reference, session: &session, progress: progress)
+                }
+                group.addTask {
+                    try await progress.watch(idle: idle)
+                    return .unknown("\(reference): its registry or blob storage sent nothing for \(idle) while its layers were read")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
             }
         } catch is CancellationError {
             return .unknown("the check was cancelled")
@@ -86,30 +115,41 @@ public struct ImageShellProbe: Sendable {
 
     /// Lays `layers` one over the other until `/bin/sh` resolves to an executable file.
     private func read(
-        _ layers: [RegistryManifest.Layer], of reference: ImageReference, session: inout RegistrySession
+        _ layers: [RegistryManifest.Layer], of reference: ImageReference, session: inout RegistrySession, progress: ReadProgress
     ) async throws -> Verdict {
         var tree = ImageFileTree()
         var bytesRead: Int64 = 0
+        var tarBytes: Int64 = 0
+        let maximumTarBytes = maximumBytes.multipliedReportingOverflow(by: 4).overflow ? Int64.max : maximumBytes * 4
+        let capped = Verdict.unknown(
+            "\(reference): read \(ByteSizeParser.format(maximumBytes)) of its layers (\(ByteSizeParser.format(maximumTarBytes)) unpacked) "
+                + "without finding /bin/sh, and reads no more")
         for (index, layer) in layers.enumerated() {
             let what = "\(reference): layer \(index + 1) of \(layers.count) (\(layer.digest))"
             var decoder = LayerDecoder()
             var reader = TarEntryReader()
             var entries: [TarEntry] = []
-            let body = try await session.openBlob(layer.digest, timeout: layerTimeout)
+            progress.mark()
+            let body = try await session.openBlob(layer.digest)
+            let unpack = { (bytes: UnsafeRawBufferPointer) throws in
+                tarBytes += Int64(bytes.count)
+                guard tarBytes <= maximumTarBytes else { throw ReadProgress.Exceeded() }
+                try reader.consume(bytes) { entries.append($0) }
+            }
             do {
                 for try await chunk in body {
+                    progress.mark()
                     bytesRead += Int64(chunk.readableBytes)
-                    if bytesRead > maximumBytes {
-                        return .unknown(
-                            "\(reference): read \(ByteSizeParser.format(maximumBytes)) of its layers without finding /bin/sh, and reads no more")
-                    }
-                    try decoder.feed(chunk) { bytes in try reader.consume(bytes) { entries.append($0) } }
-                    if reader.ended { break }
+                    guard bytesRead <= maximumBytes else { return capped }
+                    try decoder.feed(chunk, unpack)
+                    if reader.ended || decoder.isFinished { break }
                 }
                 if !reader.ended {
-                    try decoder.finish { bytes in try reader.consume(bytes) { entries.append($0) } }
+                    try decoder.finish(unpack)
                     try reader.finish()
                 }
+            } catch is ReadProgress.Exceeded {
+                return capped
             } catch LayerDecoder.Failure.zstd {
                 return .unknown("\(what) is zstd-compressed, which Ergon does not read")
             } catch LayerDecoder.Failure.corrupt {
@@ -117,7 +157,7 @@ public struct ImageShellProbe: Sendable {
             } catch let error as TarError {
                 return .unknown("\(what) is not a readable tar archive: \(error)")
             } catch {
-                throw RegistrySession.failure(error, reference: reference, host: reference.registry, timeout: layerTimeout)
+                throw RegistrySession.failure(error, reference: reference, host: "its registry or blob storage", timeout: requestTimeout)
             }
             tree.apply(entries)
             if case .file(let path, true) = tree.resolve("/bin/sh") {
@@ -148,14 +188,49 @@ public struct ImageShellProbe: Sendable {
     }
 }
 
-/// Verdicts already reached, per manifest digest.
+/// Verdicts already reached, and readings under way, per manifest digest.
 actor ShellVerdicts {
-    private var verdicts: [String: ImageShellProbe.Verdict] = [:]
+    private enum Entry {
+        case reading(Task<ImageShellProbe.Verdict, Never>)
+        case read(ImageShellProbe.Verdict)
+    }
 
-    subscript(digest: String) -> ImageShellProbe.Verdict? { verdicts[digest] }
+    private var entries: [String: Entry] = [:]
 
-    func keep(_ verdict: ImageShellProbe.Verdict, for digest: String) {
-        verdicts[digest] = verdict
+    /// The verdict on `digest`: kept, the one being read, or `read`'s (kept unless unknown, since
+    /// what could not be read may be readable later; a digest names the same layers forever).
+    func verdict(for digest: String, read: @escaping @Sendable () async -> ImageShellProbe.Verdict) async -> ImageShellProbe.Verdict {
+        switch entries[digest] {
+        case .read(let verdict)?: return verdict
+        case .reading(let task)?: return await task.value
+        case nil: break
+        }
+        let task = Task { await read() }
+        entries[digest] = .reading(task)
+        let verdict = await task.value
+        entries[digest] = verdict.isDefinite ? .read(verdict) : nil
+        return verdict
+    }
+}
+
+/// When the layers last gave a byte, for the watchdog of a reading.
+final class ReadProgress: Sendable {
+    /// More than the probe reads, unpacked.
+    struct Exceeded: Error {}
+
+    private let last = Mutex(ContinuousClock.now)
+
+    func mark() {
+        last.withLock { $0 = .now }
+    }
+
+    /// Returns once `idle` passed without a ``mark()``; throws `CancellationError` when cancelled.
+    func watch(idle: Duration) async throws {
+        let step = min(idle / 4, .seconds(1))
+        while true {
+            try await Task.sleep(for: step)
+            if last.withLock({ ContinuousClock.now - $0 }) > idle { return }
+        }
     }
 }
 

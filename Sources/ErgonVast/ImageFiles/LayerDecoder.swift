@@ -16,8 +16,17 @@ struct LayerDecoder {
         case undetermined
         case plain
         case gzip(NIODecompressor)
-        /// The gzip stream ended; what follows is padding.
+        /// A gzip member ended: another may follow (as Go's gzip reader reads them, and eStargz
+        /// layers have many), or padding; `carry` holds a first byte that came alone.
+        case betweenMembers(NIODecompressor, carry: [UInt8])
+        /// What follows the last gzip member is padding.
         case ended
+    }
+
+    /// True once the rest of the blob is known to be padding.
+    var isFinished: Bool {
+        if case .ended = format { return true }
+        return false
     }
 
     private var format = Format.undetermined
@@ -71,6 +80,26 @@ struct LayerDecoder {
             return
         case .plain:
             try chunk.withUnsafeReadableBytes(consume)
+        case .betweenMembers(let decompressor, let carry):
+            let next = carry + Array(chunk.readableBytesView.prefix(2 - carry.count))
+            guard next.count == 2 else {
+                format = .betweenMembers(decompressor, carry: next)
+                return
+            }
+            guard next == [0x1f, 0x8b] else {
+                try? decompressor.finishStream()
+                format = .ended
+                return
+            }
+            do {
+                try decompressor.resetStream()
+            } catch {
+                throw Failure.corrupt
+            }
+            format = .gzip(decompressor)
+            var member = ByteBuffer(bytes: carry)
+            member.writeBuffer(&chunk)
+            try decode(&member, consume)
         case .gzip(let decompressor):
             var full = false
             repeat {
@@ -86,9 +115,9 @@ struct LayerDecoder {
                 }
                 if window.readableBytes > 0 { try window.withUnsafeReadableBytes(consume) }
                 if !full, window.readableBytes == 0, chunk.readableBytes == before, before > 0 {
-                    // zlib takes nothing more: the gzip stream is over.
-                    try? decompressor.finishStream()
-                    format = .ended
+                    // zlib takes nothing more: this member is over; see what follows it.
+                    format = .betweenMembers(decompressor, carry: [])
+                    try decode(&chunk, consume)
                     return
                 }
             } while chunk.readableBytes > 0 || full

@@ -26,6 +26,8 @@ struct TarEntry: Equatable, Sendable {
 struct TarEntryReader {
     /// The largest PAX or GNU long-name member read (names are far shorter).
     static let maximumMetadataSize = 1 << 20
+    /// The largest member size believed (1 PiB): more is a corrupt or hostile header.
+    static let maximumMemberSize = 1 << 50
 
     /// What the bytes being read are.
     private enum Position {
@@ -104,18 +106,24 @@ struct TarEntryReader {
         guard let recorded = Self.octal(header[148..<156]) else {
             throw TarError("no tar header at byte \(headerStart) (the checksum field is not a number)")
         }
-        // The checksum counts the checksum field itself as eight spaces.
-        let computed = header.enumerated().reduce(0) { sum, item in sum + ((148..<156).contains(item.offset) ? 32 : Int(item.element)) }
-        guard recorded == computed else {
+        // The checksum counts the checksum field itself as eight spaces; old writers summed signed bytes.
+        let unsigned = header.enumerated().reduce(0) { sum, item in sum + ((148..<156).contains(item.offset) ? 32 : Int(item.element)) }
+        let signed = header.enumerated().reduce(0) { sum, item in
+            sum + ((148..<156).contains(item.offset) ? 32 : Int(Int8(bitPattern: item.element)))
+        }
+        guard recorded == unsigned || recorded == signed else {
             throw TarError("the tar header at byte \(headerStart) has a wrong checksum")
         }
         let type = header[156]
-        let paxSize = nextSize
-        nextSize = nil
-        guard let size = (type == UInt8(ascii: "x") || type == UInt8(ascii: "g") ? nil : paxSize) ?? Self.number(header[124..<136]),
-              size >= 0
-        else {
+        let isMetadata = [UInt8(ascii: "x"), UInt8(ascii: "g"), UInt8(ascii: "L"), UInt8(ascii: "K")].contains(type)
+        // A PAX size belongs to the next member itself, past any GNU long-name member.
+        let paxSize = isMetadata ? nil : nextSize
+        if !isMetadata { nextSize = nil }
+        guard let size = paxSize ?? Self.number(header[124..<136]), size >= 0 else {
             throw TarError("the tar header at byte \(headerStart) has no readable size")
+        }
+        guard size <= Self.maximumMemberSize else {
+            throw TarError("the tar header at byte \(headerStart) announces \(size) bytes")
         }
         let padded = (size + 511) / 512 * 512
         switch type {
@@ -133,23 +141,32 @@ struct TarEntryReader {
             break
         }
         var name = Self.text(header[0..<100])
-        let isUstar = header[257..<262].elementsEqual("ustar".utf8)
-        if isUstar, case let prefix = Self.text(header[345..<500]), !prefix.isEmpty {
+        // POSIX ustar ("ustar\0") keeps a name prefix at 345; GNU ("ustar  \0") keeps times there.
+        let isPOSIX = header[257..<263].elementsEqual("ustar\0".utf8)
+        if isPOSIX, case let prefix = Self.text(header[345..<500]), !prefix.isEmpty {
             name = prefix + "/" + name
         }
-        let path = Self.normalized(nextPath ?? name)
+        let rawName = nextPath ?? name
+        let path = Self.normalized(rawName)
         let link = nextLink ?? Self.text(header[157..<257])
         nextPath = nil
         nextLink = nil
         let kind: TarEntry.Kind
         var hasContents = false
         switch type {
+        case 0 where rawName.hasSuffix("/"):
+            // Pre-POSIX archives mark folders by the name's trailing slash alone.
+            kind = .directory
         case 0, UInt8(ascii: "0"), UInt8(ascii: "7"):
             kind = .file
             hasContents = true
         case UInt8(ascii: "1"): kind = .hardLink(Self.normalized(link))
         case UInt8(ascii: "2"): kind = .symbolicLink(link)
         case UInt8(ascii: "5"): kind = .directory
+        case UInt8(ascii: "D"):
+            // A GNU incremental folder: its contents list the names it held.
+            kind = .directory
+            hasContents = true
         case UInt8(ascii: "3"), UInt8(ascii: "4"), UInt8(ascii: "6"): kind = .other
         default:
             // Unknown types (GNU sparse files among them) keep their contents.
@@ -172,7 +189,7 @@ struct TarEntryReader {
         while index < bytes.count {
             guard let space = bytes[index...].firstIndex(of: UInt8(ascii: " ")),
                   let length = Int(String(decoding: bytes[index..<space], as: UTF8.self)),
-                  length > space - index + 1, index + length <= bytes.count
+                  length > space - index + 1, index + length <= bytes.count, bytes[index + length - 1] == UInt8(ascii: "\n")
             else {
                 throw TarError("a PAX header holds a malformed record")
             }
@@ -215,9 +232,18 @@ struct TarEntryReader {
         return value
     }
 
-    /// `path` without leading `/` or `./`, repeated slashes or a trailing `/`.
+    /// `path` cleaned as the runtime's extraction cleans it: no leading `/` or `./`, no repeated
+    /// slashes or trailing `/`, `..` taken back (never above the root).
     static func normalized(_ path: String) -> String {
-        path.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.joined(separator: "/")
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) where part != "." {
+            if part == ".." {
+                _ = parts.popLast()
+            } else {
+                parts.append(part)
+            }
+        }
+        return parts.joined(separator: "/")
     }
 }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import ErgonCore
 import Foundation
 import Logging
@@ -38,7 +39,7 @@ struct RegistrySession {
 
     /// The linux/amd64 image's manifest, as ``platformManifest()`` reads it.
     enum PlatformManifest {
-        /// Its digest (what a tag named when read), configuration blob and layers.
+        /// The digest of its bytes (what a tag named when read), its configuration blob and layers.
         case image(digest: String, configDigest: String, layers: [RegistryManifest.Layer])
         /// A Docker schema 1 manifest, which carries the configuration but no layer list read here.
         case legacy(ImageLaunchConfig)
@@ -69,7 +70,8 @@ struct RegistrySession {
                 manifest = try RegistryManifest.digest(
                     in: entries, os: Self.platform.os, architecture: Self.platform.architecture, describing: "\(reference)")
             case .image(let configDigest, let layers):
-                let digest = answer.header("Docker-Content-Digest").first ?? (manifest.hasPrefix("sha256:") ? manifest : "")
+                // The digest of the bytes read, which name these layers whatever the registry's headers say.
+                let digest = "sha256:" + SHA256.hash(data: answer.body).map { String(format: "%02x", $0) }.joined()
                 return .image(digest: digest, configDigest: configDigest, layers: layers)
             case .legacy(let config):
                 return .legacy(config)
@@ -78,9 +80,10 @@ struct RegistrySession {
         throw RegistryError(.malformed, "\(reference): the index for linux/amd64 names another index")
     }
 
-    /// Opens blob `digest` for reading as it arrives, within `timeout` for the whole blob.
-    mutating func openBlob(_ digest: String, timeout: Duration) async throws -> HTTPClientResponse.Body {
-        let exchange = try await exchange("/blobs/\(digest)", accept: ["*/*"], what: "layer \(digest)", streamingFor: timeout)
+    /// Opens blob `digest` for reading as it arrives. Its answer head comes within the request
+    /// timeout; the body has no deadline of its own (the caller watches its progress).
+    mutating func openBlob(_ digest: String) async throws -> HTTPClientResponse.Body {
+        let exchange = try await exchange("/blobs/\(digest)", accept: ["*/*"], what: "layer \(digest)", streaming: true)
         guard let body = exchange.stream else { throw RegistryError(.malformed, "\(reference): layer \(digest) came without a body") }
         return body
     }
@@ -88,13 +91,12 @@ struct RegistrySession {
     /// GETs `/v2/<repository><path>`, answering one authentication challenge and following
     /// redirects (to blob storage, which gets no `Authorization`). Returns only a 2xx answer.
     mutating func get(_ path: String, accept: [String], what: String) async throws -> Answer {
-        try await exchange(path, accept: accept, what: what, streamingFor: nil).answer
+        try await exchange(path, accept: accept, what: what, streaming: false).answer
     }
 
-    /// What ``get(_:accept:what:)`` does; with `streamingFor`, a 2xx answer's body is left
-    /// unread in `stream`, to be read within that time.
+    /// What ``get(_:accept:what:)`` does; with `streaming`, a 2xx answer's body is left unread in `stream`.
     private mutating func exchange(
-        _ path: String, accept: [String], what: String, streamingFor streamTimeout: Duration?
+        _ path: String, accept: [String], what: String, streaming: Bool
     ) async throws -> (answer: Answer, stream: HTTPClientResponse.Body?) {
         let registryURL = reference.baseURL + "/v2/" + reference.repository + path
         var url = registryURL
@@ -108,7 +110,7 @@ struct RegistrySession {
             if onRegistry, let authorization {
                 request.headers.add(name: "Authorization", value: authorization)
             }
-            let (answer, stream) = try await send(request, host: Self.origin(of: url) ?? url, streamingFor: streamTimeout)
+            let (answer, stream) = try await send(request, host: Self.origin(of: url) ?? url, streaming: streaming)
             switch answer.status {
             case 200..<300:
                 return (answer, stream)
@@ -149,15 +151,16 @@ struct RegistrySession {
                 + "add credentials for host \(reference.registry) to vast_api.registries")
     }
 
-    /// Sends one request and reads its whole answer, or with `streamingFor`, only the head of a
-    /// 2xx answer; only `RegistryError` or `CancellationError` escape.
+    /// Sends one request and reads its whole answer, or with `streaming`, only the head of a
+    /// 2xx answer (AsyncHTTPClient's deadline covers only the head then); only `RegistryError`
+    /// or `CancellationError` escape.
     func send(
-        _ request: HTTPClientRequest, host: String, streamingFor streamTimeout: Duration? = nil
+        _ request: HTTPClientRequest, host: String, streaming: Bool = false
     ) async throws -> (answer: Answer, stream: HTTPClientResponse.Body?) {
         do {
-            let response = try await http.execute(request, timeout: TimeAmount(streamTimeout ?? requestTimeout), logger: logger)
+            let response = try await http.execute(request, timeout: TimeAmount(requestTimeout), logger: logger)
             let head = (status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) })
-            if streamTimeout != nil, (200..<300).contains(head.status) {
+            if streaming, (200..<300).contains(head.status) {
                 return (Answer(status: head.status, headers: head.headers, body: []), response.body)
             }
             let body = try await response.body.collect(upTo: Self.maximumDocumentSize)
