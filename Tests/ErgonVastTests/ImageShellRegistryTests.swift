@@ -65,7 +65,7 @@ struct ImageShellRegistryTests {
             let credentials = ErgonConfig.RegistryAuth(host: address, username: TokenRegistry.user, password: TokenRegistry.password)
             let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: VastClient.httpConfiguration)
             defer { _ = Task { try? await http.shutdown() } }
-            let probe = ImageShellProbe(registries: [credentials], httpClient: http, requestTimeout: .seconds(2))
+            let probe = ImageShellProbe(registries: [credentials], httpClient: http, requestTimeout: .seconds(2), maximumDuration: .seconds(4))
             // Two probes at once share one reading of the layer.
             async let first = probe.probe("\(address)/team/app:multi")
             async let second = probe.probe("\(address)/team/app:multi")
@@ -80,6 +80,12 @@ struct ImageShellRegistryTests {
             }
             #expect(stalled.contains("sent nothing for 2.0 seconds while its layers were read"), "\(stalled)")
             #expect(ContinuousClock.now - started < .seconds(10))
+            // A layer that trickles in is stopped by the reading's whole deadline.
+            guard case .unknown(let slow) = await probe.probe("\(address)/team/app:drip") else {
+                Issue.record("a trickling layer was not unknown")
+                return
+            }
+            #expect(slow.contains("its layers were not read within 4.0 seconds"), "\(slow)")
         }
     }
 }

@@ -271,6 +271,15 @@ struct ImageShellTests {
         toFolder.directory("bin")
         #expect(try Self.tree([base, toFile, toFolder]).resolve("/bin/sh") == .missing("/bin/sh"))
 
+        // A whiteout's folder, made by the runtime, stands in place of a lower link too.
+        var linkedFull = TarBuilder()
+        linkedFull.symlink("bin", to: "usr/bin")
+        linkedFull.file("usr/bin/sh")
+        var whiteoutBelowLink = TarBuilder()
+        whiteoutBelowLink.file("bin/.wh.other", mode: 0)
+        #expect(try Self.tree([linkedFull]).resolve("/bin/sh") == .file(path: "/usr/bin/sh", executable: true))
+        #expect(try Self.tree([linkedFull, whiteoutBelowLink]).resolve("/bin/sh") == .missing("/bin/sh"))
+
         // A hard link to a symbolic link is that link.
         var hardToLink = TarBuilder()
         hardToLink.file("bin/busybox", mode: 0o755)
@@ -325,6 +334,23 @@ struct ImageShellTests {
 
         var decoder = LayerDecoder()
         #expect(throws: LayerDecoder.Failure.zstd) { try decoder.feed(ByteBuffer(bytes: [0x28, 0xb5, 0x2f, 0xfd, 0])) { _ in } }
+        // Thousands of empty members are read in a loop, not a recursion.
+        var empty = ByteBuffer()
+        let emptyMember = Array(try empty.compress(with: .gzip()).readableBytesView)
+        let many = Array([[UInt8]](repeating: emptyMember, count: 5000).joined()) + Array(gzip.readableBytesView)
+        var manyDecoder = LayerDecoder()
+        var manyReader = TarEntryReader()
+        var manyEntries: [TarEntry] = []
+        try manyDecoder.feed(ByteBuffer(bytes: many)) { bytes in try manyReader.consume(bytes) { manyEntries.append($0) } }
+        #expect(manyEntries.map(\.path) == ["bin/busybox", "bin/sh"])
+        // A blob cut inside a gzip member is not a whole layer.
+        var cut = LayerDecoder()
+        try cut.feed(ByteBuffer(bytes: gzip.readableBytesView.prefix(gzip.readableBytes / 2))) { _ in }
+        #expect(throws: LayerDecoder.Failure.truncated) { try cut.finish { _ in } }
+        var whole = LayerDecoder()
+        try whole.feed(gzip) { _ in }
+        try whole.finish { _ in }
+
         var corrupt = LayerDecoder()
         #expect(throws: LayerDecoder.Failure.corrupt) {
             try corrupt.feed(ByteBuffer(bytes: [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3] + [UInt8](repeating: 0xff, count: 64))) { _ in }

@@ -443,7 +443,7 @@ enum TokenRegistry {
             return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": len(config)},
                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": 1000}]}).encode()
-        MULTI, STALL = "sha256:" + "e" * 64, "sha256:" + "d" * 64
+        MULTI, STALL, DRIP = "sha256:" + "e" * 64, "sha256:" + "d" * 64, "sha256:" + "f" * 64
         counts = {}
         lock = threading.Lock()
         class Handler(BaseHTTPRequestHandler):
@@ -479,19 +479,27 @@ enum TokenRegistry {
                     return self.answer(200, index, [("Content-Type", "application/vnd.oci.image.index.v1+json")])
                 if path == "/v2/team/app/manifests/" + image_digest:
                     return self.answer(200, image, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
-                if path in ("/v2/team/app/manifests/multi", "/v2/team/app/manifests/stall"):
-                    layer = MULTI if path.endswith("multi") else STALL
+                if path in ("/v2/team/app/manifests/multi", "/v2/team/app/manifests/stall", "/v2/team/app/manifests/drip"):
+                    layer = {"multi": MULTI, "stall": STALL, "drip": DRIP}[path.rsplit("/", 1)[1]]
                     return self.answer(200, image_manifest(layer), [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
                 if path == "/v2/team/app/blobs/" + MULTI:
                     return self.answer(307, b"", [("Location", "http://localhost:%d/storage/multi" % port)])
-                if path == "/v2/team/app/blobs/" + STALL:
+                if path in ("/v2/team/app/blobs/" + STALL, "/v2/team/app/blobs/" + DRIP):
                     self.send_response(200)
                     self.send_header("Content-Length", "10000000")
                     self.end_headers()
                     try:
-                        self.wfile.write(multi[:100])
+                        # The stalled layer starts as gzip; the trickling one as a plain tar, which
+                        # the zeros that follow do not break before 412 of them came.
+                        self.wfile.write(multi[:100] if path.endswith(STALL) else plain[:100])
                         self.wfile.flush()
-                        time.sleep(60)
+                        if path.endswith(STALL):
+                            time.sleep(60)
+                        # A byte every half second: never idle, never done.
+                        for _ in range(120):
+                            time.sleep(0.5)
+                            self.wfile.write(b"\0")
+                            self.wfile.flush()
                     except OSError:
                         pass
                     return

@@ -34,12 +34,15 @@ struct ImageFileTree {
         var removed: Set<String> = []
         var emptied: Set<String> = []
         var added: [TarEntry] = []
+        var whiteouts: [String] = []
         for entry in entries {
             let (folder, name) = Self.split(entry.path)
             if name == ".wh..wh..opq" {
                 emptied.insert(folder)
+                whiteouts.append(entry.path)
             } else if name.hasPrefix(".wh.") {
                 removed.insert(Self.join(folder, String(name.dropFirst(4))))
+                whiteouts.append(entry.path)
             } else {
                 added.append(entry)
             }
@@ -47,8 +50,13 @@ struct ImageFileTree {
         if !removed.isEmpty || !emptied.isEmpty {
             nodes = nodes.filter { path, _ in !Self.isRemoved(path, removed: removed, emptied: emptied) }
         }
-        // What this layer itself set; a folder it implies hides what a lower layer had there.
+        // What this layer itself set; a folder it implies hides what a lower layer had there,
+        // also the folder of a whiteout (the runtime makes it to hold the whiteout).
         var own: Set<String> = []
+        for whiteout in whiteouts { makeFolders(above: whiteout, own: &own) }
+        // Folders this layer put something else in place of: what lower layers held under them
+        // goes, in one pass at the end.
+        var replaced: Set<String> = []
         for entry in added {
             let node: Node
             switch entry.kind {
@@ -62,13 +70,12 @@ struct ImageFileTree {
                 node = nodes[target] ?? .file(mode: entry.mode)
             }
             makeFolders(above: entry.path, own: &own)
-            if case .directory? = nodes[entry.path], node != .directory {
-                // Something else in a folder's place: what lower layers held under it is gone.
-                let inside = entry.path + "/"
-                nodes = nodes.filter { !$0.key.hasPrefix(inside) }
-            }
+            if case .directory? = nodes[entry.path], node != .directory { replaced.insert(entry.path) }
             nodes[entry.path] = node
             own.insert(entry.path)
+        }
+        if !replaced.isEmpty {
+            nodes = nodes.filter { path, _ in own.contains(path) || !Self.isRemoved(path, removed: [], emptied: replaced) }
         }
     }
 

@@ -34,6 +34,7 @@ public struct ImageShellProbe: Sendable {
     let http: HTTPClient
     let requestTimeout: Duration
     let maximumBytes: Int64
+    let maximumDuration: Duration
     let verdicts: ShellVerdicts
     let logger: Logger
 
@@ -41,16 +42,17 @@ public struct ImageShellProbe: Sendable {
     /// ``VastClient/httpConfiguration``; the caller owns it and shuts it down).
     ///
     /// Each request's answer head must come within `requestTimeout`, and while layers are read
-    /// no more than `requestTimeout` may pass without a byte. No more than `maximumBytes` of
-    /// layers, nor four times that once unpacked, are read for one image.
+    /// no more than `requestTimeout` may pass without a byte, nor `maximumDuration` in all. No
+    /// more than `maximumBytes` of layers, nor four times that once unpacked, are read for one image.
     public init(
         registries: [ErgonConfig.RegistryAuth], httpClient: HTTPClient, requestTimeout: Duration = .seconds(15),
-        maximumBytes: Int64 = 1 << 30, logger: Logger = Logger(label: "ergon.vast")
+        maximumBytes: Int64 = 1 << 30, maximumDuration: Duration = .seconds(600), logger: Logger = Logger(label: "ergon.vast")
     ) {
         self.registries = registries
         self.http = httpClient
         self.requestTimeout = requestTimeout
         self.maximumBytes = maximumBytes
+        self.maximumDuration = maximumDuration
         self.verdicts = ShellVerdicts()
         self.logger = logger
     }
@@ -85,23 +87,30 @@ public struct ImageShellProbe: Sendable {
         // The session keeps the authorization its manifest read earned.
         let authorized = session
         let read: @Sendable () async -> Verdict = { await self.watched(layers, of: reference, session: authorized) }
-        return await verdicts.verdict(for: digest, read: read)
+        // Another registry may serve the same manifest over other layers: the key names both.
+        return await verdicts.verdict(for: "\(reference.registry)/\(reference.repository)@\(digest)", read: read)
     }
 
     /// Reads `layers` while a watchdog ends the reading when no byte came for `requestTimeout`
-    /// (AsyncHTTPClient's deadline stops at the answer's head, and its read timeout is off).
+    /// (AsyncHTTPClient's deadline stops at the answer's head, and its read timeout is off), or
+    /// after `maximumDuration` in all.
     private func watched(_ layers: [RegistryManifest.Layer], of reference: ImageReference, session: RegistrySession) async -> Verdict {
         let progress = ReadProgress()
-        let idle = requestTimeout
+        let (idle, total) = (requestTimeout, maximumDuration)
         do {
             return try await withThrowingTaskGroup(of: Verdict.self) { group in
                 group.addTask {
                     var session = session
+                    session.onAnswer = { progress.mark() }
                     return try await self.read(layers, of: reference, session: &session, progress: progress)
                 }
                 group.addTask {
-                    try await progress.watch(idle: idle)
-                    return .unknown("\(reference): its registry or blob storage sent nothing for \(idle) while its layers were read")
+                    switch try await progress.watch(idle: idle, total: total) {
+                    case .idle:
+                        return .unknown("\(reference): its registry or blob storage sent nothing for \(idle) while its layers were read")
+                    case .total:
+                        return .unknown("\(reference): its layers were not read within \(total)")
+                    }
                 }
                 defer { group.cancelAll() }
                 return try await group.next()!
@@ -154,6 +163,8 @@ public struct ImageShellProbe: Sendable {
                 return .unknown("\(what) is zstd-compressed, which Ergon does not read")
             } catch LayerDecoder.Failure.corrupt {
                 return .unknown("\(what) is not valid gzip data")
+            } catch LayerDecoder.Failure.truncated {
+                return .unknown("\(what) ends inside its gzip data")
             } catch let error as TarError {
                 return .unknown("\(what) is not a readable tar archive: \(error)")
             } catch {
@@ -218,18 +229,25 @@ final class ReadProgress: Sendable {
     /// More than the probe reads, unpacked.
     struct Exceeded: Error {}
 
+    /// Why a watch ended.
+    enum Limit { case idle, total }
+
+    private let started = ContinuousClock.now
     private let last = Mutex(ContinuousClock.now)
 
     func mark() {
         last.withLock { $0 = .now }
     }
 
-    /// Returns once `idle` passed without a ``mark()``; throws `CancellationError` when cancelled.
-    func watch(idle: Duration) async throws {
+    /// Returns once `idle` passed without a ``mark()``, or `total` since the start; throws
+    /// `CancellationError` when cancelled.
+    func watch(idle: Duration, total: Duration) async throws -> Limit {
         let step = min(idle / 4, .seconds(1))
         while true {
             try await Task.sleep(for: step)
-            if last.withLock({ ContinuousClock.now - $0 }) > idle { return }
+            let now = ContinuousClock.now
+            if last.withLock({ now - $0 }) > idle { return .idle }
+            if now - started > total { return .total }
         }
     }
 }

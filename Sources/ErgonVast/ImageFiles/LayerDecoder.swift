@@ -10,6 +10,8 @@ struct LayerDecoder {
         case zstd
         /// zlib refused the data.
         case corrupt
+        /// The blob ends inside a gzip member.
+        case truncated
     }
 
     private enum Format {
@@ -51,13 +53,30 @@ struct LayerDecoder {
         try decode(&held, consume)
     }
 
-    /// Passes on what a blob of fewer than four bytes held (a tar reader then finds it too short).
+    /// Ends the blob: passes on what a blob of fewer than four bytes held (a tar reader then
+    /// finds it too short); throws `.truncated` when it ends inside a gzip member.
     mutating func finish(_ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
-        guard case .undetermined = format, head.readableBytes > 0 else { return }
-        format = .plain
-        var held = head
-        head = ByteBuffer()
-        try decode(&held, consume)
+        switch format {
+        case .undetermined where head.readableBytes > 0:
+            format = .plain
+            var held = head
+            head = ByteBuffer()
+            try decode(&held, consume)
+        case .gzip(let decompressor):
+            // With no input left, zlib answers Z_STREAM_END only for a member that is complete.
+            var nothing = ByteBufferAllocator().buffer(capacity: 1)
+            window.clear()
+            do {
+                try decompressor.streamInflate(from: &nothing, to: &window)
+            } catch let error as CompressNIOError where error == .inputBufferOverflow {
+                throw Failure.truncated
+            } catch {
+                throw Failure.corrupt
+            }
+            if window.readableBytes > 0 { try window.withUnsafeReadableBytes(consume) }
+        default:
+            break
+        }
     }
 
     private static func format(startingWith bytes: [UInt8]) throws -> Format {
@@ -74,53 +93,68 @@ struct LayerDecoder {
         return .plain
     }
 
+    /// Decodes `chunk` whole, member after member.
     private mutating func decode(_ chunk: inout ByteBuffer, _ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
-        switch format {
-        case .undetermined, .ended:
-            return
-        case .plain:
-            try chunk.withUnsafeReadableBytes(consume)
-        case .betweenMembers(let decompressor, let carry):
-            let next = carry + Array(chunk.readableBytesView.prefix(2 - carry.count))
-            guard next.count == 2 else {
-                format = .betweenMembers(decompressor, carry: next)
+        while true {
+            switch format {
+            case .undetermined, .ended:
                 return
-            }
-            guard next == [0x1f, 0x8b] else {
-                try? decompressor.finishStream()
-                format = .ended
+            case .plain:
+                try chunk.withUnsafeReadableBytes(consume)
+                chunk.moveReaderIndex(forwardBy: chunk.readableBytes)
                 return
-            }
-            do {
-                try decompressor.resetStream()
-            } catch {
-                throw Failure.corrupt
-            }
-            format = .gzip(decompressor)
-            var member = ByteBuffer(bytes: carry)
-            member.writeBuffer(&chunk)
-            try decode(&member, consume)
-        case .gzip(let decompressor):
-            var full = false
-            repeat {
-                window.clear()
-                let before = chunk.readableBytes
-                full = false
+            case .betweenMembers(let decompressor, let carry):
+                let taken = Array(chunk.readableBytesView.prefix(2 - carry.count))
+                let magic = carry + taken
+                guard magic.count == 2 else {
+                    format = .betweenMembers(decompressor, carry: magic)
+                    chunk.moveReaderIndex(forwardBy: taken.count)
+                    return
+                }
+                guard magic == [0x1f, 0x8b] else {
+                    try? decompressor.finishStream()
+                    format = .ended
+                    return
+                }
                 do {
-                    try chunk.decompressStream(to: &window, with: decompressor)
-                } catch let error as CompressNIOError where error == .bufferOverflow {
-                    full = true
+                    try decompressor.resetStream()
                 } catch {
                     throw Failure.corrupt
                 }
-                if window.readableBytes > 0 { try window.withUnsafeReadableBytes(consume) }
-                if !full, window.readableBytes == 0, chunk.readableBytes == before, before > 0 {
-                    // zlib takes nothing more: this member is over; see what follows it.
-                    format = .betweenMembers(decompressor, carry: [])
-                    try decode(&chunk, consume)
-                    return
+                format = .gzip(decompressor)
+                if !carry.isEmpty {
+                    // The member's first byte came at the end of the chunk before.
+                    var first = ByteBuffer(bytes: carry)
+                    _ = try inflate(&first, with: decompressor, consume)
                 }
-            } while chunk.readableBytes > 0 || full
+            case .gzip(let decompressor):
+                guard try inflate(&chunk, with: decompressor, consume) else { return }
+                // This member is over: see what follows it.
+                format = .betweenMembers(decompressor, carry: [])
+            }
         }
+    }
+
+    /// Inflates `chunk` until it is used up (false) or its member ends with bytes left (true).
+    private mutating func inflate(
+        _ chunk: inout ByteBuffer, with decompressor: NIODecompressor, _ consume: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Bool {
+        var full = false
+        repeat {
+            window.clear()
+            let before = chunk.readableBytes
+            full = false
+            do {
+                try chunk.decompressStream(to: &window, with: decompressor)
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                full = true
+            } catch {
+                throw Failure.corrupt
+            }
+            if window.readableBytes > 0 { try window.withUnsafeReadableBytes(consume) }
+            // zlib takes nothing more although bytes are left: the member is over.
+            if !full, window.readableBytes == 0, chunk.readableBytes == before, before > 0 { return true }
+        } while chunk.readableBytes > 0 || full
+        return false
     }
 }

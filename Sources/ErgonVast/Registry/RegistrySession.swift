@@ -36,6 +36,8 @@ struct RegistrySession {
     let logger: Logger
     /// `Authorization` for the registry, once a challenge said how.
     var authorization: String?
+    /// Called after each answer's head arrives (the layer reading's watchdog counts it as progress).
+    var onAnswer: (@Sendable () -> Void)?
 
     /// The linux/amd64 image's manifest, as ``platformManifest()`` reads it.
     enum PlatformManifest {
@@ -111,6 +113,7 @@ struct RegistrySession {
                 request.headers.add(name: "Authorization", value: authorization)
             }
             let (answer, stream) = try await send(request, host: Self.origin(of: url) ?? url, streaming: streaming)
+            onAnswer?()
             switch answer.status {
             case 200..<300:
                 return (answer, stream)
