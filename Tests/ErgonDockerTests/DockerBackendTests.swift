@@ -152,11 +152,12 @@ struct DockerBackendTests {
     }
 
     @Test func aNewBackendReadoptsARunningContainerFromItsLabels() async throws {
-        // The container must outlive a second client's start-up on a loaded machine.
+        // The container must outlive a second client's start-up on a loaded machine: 8 s was once
+        // not enough while the whole suite ran (the test took 41 s), so it sleeps 30.
         let agent = DockerFixtures.agentID()
         let settings = DockerFixtures.settings()
         let request = try DockerFixtures.request(
-            TaskSpec(slug: "survivor", image: image, command: .shell("echo before; sleep 8; echo after; exit 4")),
+            TaskSpec(slug: "survivor", image: image, command: .shell("echo before; sleep 30; echo after; exit 4")),
             agentID: agent, attempt: 3)
         let id = try await DockerBackend.withBackend(settings: settings, agentID: agent) { first in
             try await first.launch(request) { _ in }.id
@@ -170,7 +171,7 @@ struct DockerBackendTests {
                 #expect(instance.id == id)
                 #expect(instance.label == InstanceLabel(agentID: agent, taskID: request.task.id, attempt: 3))
                 #expect(instance.status == .running)
-                #expect(try await DockerFixtures.waitForEnd(of: id, backend: second) == .exited(code: 4))
+                #expect(try await DockerFixtures.waitForEnd(of: id, backend: second, timeout: .seconds(120)) == .exited(code: 4))
                 #expect(try await DockerFixtures.readAll(of: id, backend: second) == "before\nafter\n")
                 try await second.destroy(instanceID: id)
                 #expect(try await second.list().isEmpty)
