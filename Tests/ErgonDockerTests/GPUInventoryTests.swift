@@ -7,11 +7,19 @@ import Testing
 @Suite("GPUInventory")
 struct GPUInventoryTests {
     /// Writes an executable shell script standing in for `nvidia-smi`.
+    ///
+    /// A child process writes it: a file this process held open for writing is inherited by any
+    /// process another test spawns at that moment, and running the script then fails with
+    /// ETXTBSY ("Text file busy") until that process has exec'd (seen in a CI run).
     static func script(_ body: String) throws -> String {
         let directory = try DockerFixtures.temporaryDirectory()
         let path = directory + "/nvidia-smi"
-        try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", #"printf '%s\n' "$2" > "$1" && chmod 755 "$1""#, "sh", path, "#!/bin/sh\n\(body)"]
+        try writer.run()
+        writer.waitUntilExit()
+        guard writer.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
         return path
     }
 
