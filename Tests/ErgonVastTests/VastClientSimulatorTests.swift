@@ -275,10 +275,12 @@ import VastSimulator
     }
 
     @Test func aSlowReadTimesOutAndIsRetried() async throws {
-        // The second try must answer within the deadline on a machine loaded by the other suites.
-        let policy = VastRetryPolicy(attempts: 2, initialDelay: .milliseconds(1), requestTimeout: .seconds(4))
+        // The first try outlasts its deadline (8 s + the 2 s margin); the simulator answers the
+        // second once the delay ends, 3 s into it, which leaves 7 s of its deadline on a machine
+        // loaded by the other suites (a 4 s timeout and a 9 s delay, 3 s to spare, were once not enough).
+        let policy = VastRetryPolicy(attempts: 2, initialDelay: .milliseconds(1), requestTimeout: .seconds(8))
         try await withClient(retry: policy) { client, sim in
-            await faults(sim, FaultRule(endpoints: [.show], kind: .delay, times: 1, delaySeconds: 9))
+            await faults(sim, FaultRule(endpoints: [.show], kind: .delay, times: 1, delaySeconds: 13))
             let shown = try await client.instance(id: 77)
             #expect(shown == nil)
             #expect(await sim.stats().requests(.show) == 2)
