@@ -234,7 +234,7 @@ extension VastBackend {
     /// `image_login` for a private image: `-u USER -p TOKEN REGISTRY`, from `vast_api.registries`.
     func imageLogin(for image: String) -> String? {
         guard let reference = try? ImageReference(parsing: image),
-            let auth = settings.registries.first(where: { ImageReference.canonicalRegistry($0.host) == reference.registry })
+            let auth = settings.registries.credentials(for: reference)
         else { return nil }
         return "-u \(auth.username) -p \(auth.password) \(auth.host)"
     }

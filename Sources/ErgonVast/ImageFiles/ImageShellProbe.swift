@@ -67,7 +67,7 @@ public struct ImageShellProbe: Sendable {
         } catch {
             return .unknown(error.message)
         }
-        let credentials = registries.first { ImageReference.canonicalRegistry($0.host) == reference.registry }
+        let credentials = registries.credentials(for: reference)
         var session = RegistrySession(
             http: http, reference: reference, credentials: credentials, requestTimeout: requestTimeout, logger: logger)
         let digest: String

@@ -49,7 +49,7 @@ public struct RegistryImageConfig<C: Clock>: ImageConfigSource where C.Duration 
 
     /// Reads the configuration of `reference` from its registry, bypassing the cache.
     public func lookUp(_ reference: ImageReference) async throws -> ImageLaunchConfig {
-        let credentials = registries.first { ImageReference.canonicalRegistry($0.host) == reference.registry }
+        let credentials = registries.credentials(for: reference)
         let (http, requestTimeout, logger) = (self.http, self.requestTimeout, self.logger)
         logger.debug("reading the image configuration from its registry", metadata: ["image": "\(reference)"])
         return try await withDeadline(reference) {

@@ -202,3 +202,10 @@ struct RegistrySession {
         return parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")
     }
 }
+
+extension Array where Element == ErgonConfig.RegistryAuth {
+    /// The entry of `vast_api.registries` for `reference`'s registry, if any.
+    func credentials(for reference: ImageReference) -> ErgonConfig.RegistryAuth? {
+        first { ImageReference.canonicalRegistry($0.host) == reference.registry }
+    }
+}
